@@ -1,0 +1,254 @@
+"""Every exception the SDK raises, in one place.
+
+::
+
+    ProductiveError                      base of everything below
+    ├── APIError                         the API answered with an error status (.status, .errors)
+    │   ├── BadRequestError              400 unsupported filter / sort / include / group
+    │   ├── AuthenticationError          401 missing or invalid token (code invalid_auth_token)
+    │   ├── PermissionDeniedError        403 access denied (e.g. restricted_email_in_trialing)
+    │   ├── NotFoundError                404 record (or route) not found
+    │   ├── ConflictError                409 archive/restore conflicts, approved time entries
+    │   ├── ValidationError              422 invalid attribute, one error object per field
+    │   ├── RateLimitError               429 too many requests / server time limit exceeded
+    │   └── ServerError                  5xx
+    ├── TransportError                   connection failures and timeouts (no answer)
+    ├── InvalidRequestError              the call was rejected before sending (bad filter shape,
+    │                                    unknown operator, unknown action ...); also a ValueError
+    ├── UnknownResourceError             no such collection in the registry; also a KeyError
+    ├── DecodeError                      the answer was not a JSON:API document we can read
+    └── DriftError                       a list() saw the collection change while paging
+
+Error status codes and bodies follow ``shared/productive-api/README.md`` ("Errors", "Rate limits").
+No exception ever carries the API token: requests are described by method and path only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+
+class ProductiveError(Exception):
+    """Base class of every exception raised by productive-async."""
+
+
+@attrs.frozen
+class ErrorObject:
+    """One JSON:API error object of an error document.
+
+    ``status`` is always an ``int`` (the API sends a number or a string); ``pointer`` is
+    ``source.pointer`` (e.g. ``data/attributes/currency``) or ``None``; ``meta`` keeps every
+    other member the API sent (for a 429: ``limit`` and ``period`` in seconds).
+    """
+
+    status: int
+    title: str | None = None
+    detail: str | None = None
+    code: str | None = None
+    pointer: str | None = None
+    meta: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any], default_status: int) -> ErrorObject:
+        """Parse one member of ``errors``; tolerant of missing or odd members."""
+        try:
+            status = int(raw.get("status", default_status))
+        except (TypeError, ValueError):
+            status = default_status
+        source = raw.get("source")
+        pointer = source.get("pointer") if isinstance(source, Mapping) else None
+        known = {"status", "title", "detail", "code", "source"}
+        meta = {k: v for k, v in raw.items() if k not in known}
+        return cls(
+            status=status,
+            title=_str_or_none(raw.get("title")),
+            detail=_str_or_none(raw.get("detail")),
+            code=_str_or_none(raw.get("code")),
+            pointer=_str_or_none(pointer),
+            meta=meta,
+        )
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.title, self.detail) if p]
+        text = ": ".join(parts) if parts else f"status {self.status}"
+        if self.pointer:
+            text += f" ({self.pointer})"
+        if self.code:
+            text += f" [{self.code}]"
+        return text
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+class APIError(ProductiveError):
+    """The API answered with an error status.
+
+    Attributes: ``status`` (HTTP status, int), ``errors`` (list of :class:`ErrorObject`, possibly
+    empty when the body was not an error document), ``method`` and ``path`` of the request
+    (path relative to the base URL, query string excluded), ``headers`` (response headers).
+    """
+
+    status: int
+
+    def __init__(
+        self,
+        status: int,
+        errors: Sequence[ErrorObject],
+        *,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.errors = list(errors)
+        self.method = method
+        self.path = path
+        self.headers = dict(headers or {})
+        summary = "; ".join(str(e) for e in self.errors) or "no error details"
+        super().__init__(f"{method} {path} -> {status}: {summary}")
+
+    def pointers(self) -> list[str]:
+        """The ``source.pointer`` of each error that has one (e.g. for 422 field errors)."""
+        return [e.pointer for e in self.errors if e.pointer]
+
+
+class BadRequestError(APIError):
+    """400: unsupported filter, sort, include or group (``Unsupported Filter`` ...)."""
+
+
+class AuthenticationError(APIError):
+    """401: the token or organization id is missing or invalid."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the token's user may not do this (also ``restricted_email_in_trialing``)."""
+
+
+class NotFoundError(APIError):
+    """404: no such record, or no such route (bulk without the ``ext=bulk`` Accept header)."""
+
+
+class ConflictError(APIError):
+    """409: the record's state forbids the change (archive/restore, approved time entries)."""
+
+
+class ValidationError(APIError):
+    """422: invalid attributes; one :class:`ErrorObject` per field, with its ``pointer``."""
+
+
+class RateLimitError(APIError):
+    """429 that was not (or could no longer be) waited out.
+
+    ``retry_after`` is the number of seconds after which the API accepts requests again, from
+    ``X-RateLimit-Reset`` (or ``Retry-After``), or ``None`` when the answer did not say.
+    ``limit`` and ``period`` (seconds) come from the error body when present.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        errors: Sequence[ErrorObject],
+        *,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status, errors, method=method, path=path, headers=headers)
+        self.retry_after = retry_after
+        first = self.errors[0].meta if self.errors else {}
+        self.limit: int | None = first.get("limit")
+        self.period: int | None = first.get("period")
+
+    @property
+    def server_time_limit(self) -> bool:
+        """True for the processing-time budget ("Server time limit exceeded")."""
+        return any((e.title or "").lower().startswith("server time limit") for e in self.errors)
+
+
+class ServerError(APIError):
+    """5xx: the API failed; retried automatically only when the request is idempotent."""
+
+
+class TransportError(ProductiveError):
+    """No answer: connection refused or reset, DNS failure, or a timeout.
+
+    ``method`` and ``path`` name the request; ``sent`` tells whether the request may have
+    reached the server (False only when the connection could not be opened).
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, sent: bool) -> None:
+        self.method = method
+        self.path = path
+        self.sent = sent
+        super().__init__(f"{method} {path}: {message}")
+
+
+class InvalidRequestError(ProductiveError, ValueError):
+    """The call was rejected before anything was sent; the message says what was wrong."""
+
+
+class UnknownResourceError(ProductiveError, KeyError):
+    """No collection of that name is registered. ``known`` lists the ones that are."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = list(known)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"unknown resource {self.name!r}; known: {', '.join(self.known)}"
+
+
+class DecodeError(ProductiveError):
+    """The API answered 2xx with a body that is not the JSON (JSON:API) document expected."""
+
+
+class DriftError(ProductiveError):
+    """The collection changed while a page-number ``list()`` was running.
+
+    ``expected`` and ``seen`` are the ``meta.total_count`` values of the first page and of the
+    page where the change showed; re-run the pull, or use ``pagination="cursor"``.
+    """
+
+    def __init__(self, path: str, expected: int, seen: int) -> None:
+        self.path = path
+        self.expected = expected
+        self.seen = seen
+        super().__init__(
+            f"{path}: total_count changed from {expected} to {seen} during the pull; records may "
+            "be missing or duplicated (use pagination='cursor' for a consistent pull)"
+        )
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+
+def error_class_for(status: int) -> type[APIError]:
+    """The :class:`APIError` subclass for an HTTP status."""
+    if status >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status, APIError)
+
+
+def parse_error_document(body: object, status: int) -> list[ErrorObject]:
+    """The error objects of an error document, or ``[]`` if ``body`` is not one."""
+    if not isinstance(body, Mapping):
+        return []
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return []
+    return [ErrorObject.from_json(e, status) for e in errors if isinstance(e, Mapping)]

@@ -1,0 +1,339 @@
+"""Records: typed views of JSON:API resource objects, and the converter that types them.
+
+Each registered JSON:API type gets an ``attrs`` class made from the registry (one field per
+attribute and per relationship); the typing policy lives in one ``cattrs`` converter
+(:data:`converter`), not in the classes: dates (``YYYY-MM-DD``) become :class:`datetime.date`,
+timestamps aware :class:`datetime.datetime`, decimal strings (``"exchange_rate": "1.25"``)
+:class:`decimal.Decimal`, money stays integer cents (``shared/productive-api/README.md``,
+"Documents"). A value that does not fit its declared kind is kept as sent (and logged once), so
+a pull never breaks on an API change; attributes the registry does not know are kept too and
+read like the others (``record.some_new_attribute``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+import logging
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+import attrs
+import cattrs
+
+from ._registry import AttributeKind, Registry, ResourceSpec
+
+log = logging.getLogger("productive_async")
+
+
+def _to_str(value: Any) -> str:
+    return str(value)
+
+
+@attrs.frozen
+class Ref:
+    """A resource identifier: ``{"type": ..., "id": ...}`` (JSON:API "resource identifier object").
+
+    ``id`` is always a string (ids are strings in JSON:API); ints are converted.
+    """
+
+    type: str
+    id: str = attrs.field(converter=_to_str)
+
+    def to_json(self) -> dict[str, str]:
+        """The resource identifier object, as sent in ``relationships.<name>.data``."""
+        return {"type": self.type, "id": self.id}
+
+
+_BASE_NAMES = frozenset({"id", "type", "raw", "relationships", "ref", "attributes", "get"})
+
+
+@attrs.define(slots=True, eq=True, repr=False, frozen=True, weakref_slot=False)
+class Record:
+    """One resource object, typed.
+
+    ``id`` (str) and ``type`` (str); every attribute and relationship the registry knows is an
+    attribute of the record (``invoice.invoiced_on``, ``invoice.company``); any other attribute
+    or relationship the API sent is read the same way through ``__getattr__``. A relationship is
+    the included :class:`Record` when the document included it, a :class:`Ref` when only the
+    identifier was sent, ``None`` for a stub (``{"meta": {"included": false}}``) or ``null``
+    data, and a list of those for to-many relationships. ``raw`` is the resource object exactly
+    as received (JSON types).
+    """
+
+    id: str
+    type: str
+    raw: Mapping[str, Any]
+    relationships: dict[str, Any] = attrs.field(factory=dict)
+
+    _spec: ClassVar[ResourceSpec | None] = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: unknown attributes and relationships.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        rels = object.__getattribute__(self, "relationships")
+        if name in rels:
+            return rels[name]
+        raw = object.__getattribute__(self, "raw")
+        attributes = raw.get("attributes") or {}
+        if name in attributes:
+            return attributes[name]
+        raise AttributeError(
+            f"{type(self).__name__} {object.__getattribute__(self, 'id')!r} has no attribute "
+            f"or relationship {name!r}"
+        )
+
+    @property
+    def ref(self) -> Ref:
+        """This record's resource identifier."""
+        return Ref(self.type, self.id)
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """Every attribute by API name: typed when registered, as sent otherwise."""
+        out = dict(self.raw.get("attributes") or {})
+        spec = self._spec
+        if spec is not None:
+            for name in spec.attributes:
+                if name in out and name not in _BASE_NAMES:
+                    out[name] = getattr(self, _field_name(name))
+        return out
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """An attribute or relationship by API name, or ``default``."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            return default
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} type={self.type!r} id={self.id!r}>"
+
+
+def _singular(type_: str) -> str:
+    """``time_entries`` -> ``time_entry``, ``people`` -> ``person`` (record class names)."""
+    if type_.endswith("people"):
+        return type_[: -len("people")] + "person"
+    if type_.endswith("ies"):
+        return type_[:-3] + "y"
+    if type_.endswith(("uses", "sses", "xes")):
+        return type_[:-2]
+    return type_[:-1] if type_.endswith("s") else type_
+
+
+def _field_name(api_name: str) -> str:
+    return api_name + "_" if keyword.iskeyword(api_name) else api_name
+
+
+_KIND_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "money": int,
+    "number": float,
+    "boolean": bool,
+    "date": dt.date,
+    "datetime": dt.datetime,
+    "decimal": Decimal,
+    "object": dict,
+    "array": list,
+    "any": Any,
+}
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _lenient(kind: str, value: Any, parsed: Any) -> Any:
+    if parsed is _MISFIT:
+        key = (kind, type(value).__name__)
+        if key not in _warned:
+            _warned.add(key)
+            log.warning("kept a %s value as sent: expected %s", type(value).__name__, kind)
+        return value
+    return parsed
+
+
+_MISFIT = object()
+
+
+def _parse_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10]) if len(value) >= 10 else _MISFIT
+        except ValueError:
+            return _MISFIT
+    return _MISFIT
+
+
+def _parse_datetime(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return _MISFIT
+    return _MISFIT
+
+
+def _parse_decimal(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _MISFIT
+    if isinstance(value, (str, int)):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return _MISFIT
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return _MISFIT
+
+
+def _parse_int(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return _MISFIT
+
+
+def _parse_float(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return _MISFIT
+    return _MISFIT
+
+
+def _same_type(expected: type) -> Any:
+    def parse(value: Any) -> Any:
+        return value if isinstance(value, expected) else _MISFIT
+
+    return parse
+
+
+def _hook(kind: str, parse: Any) -> Any:
+    def structure(value: Any, _type: Any) -> Any:
+        return _lenient(kind, value, parse(value))
+
+    return structure
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    parsers: list[tuple[Any, str, Any]] = [
+        (dt.date, "date", _parse_date),
+        (dt.datetime, "datetime", _parse_datetime),
+        (Decimal, "decimal", _parse_decimal),
+        (int, "integer", _parse_int),
+        (float, "number", _parse_float),
+        (bool, "boolean", _same_type(bool)),
+        (str, "string", _same_type(str)),
+    ]
+    for py_type, kind, parse in parsers:
+        conv.register_structure_hook(py_type, _hook(kind, parse))
+    conv.register_structure_hook(
+        dict, lambda v, _t: v if isinstance(v, dict) else _lenient("object", v, _MISFIT)
+    )
+    conv.register_structure_hook(
+        list, lambda v, _t: v if isinstance(v, list) else _lenient("array", v, _MISFIT)
+    )
+    # Outgoing values (request bodies and query strings): JSON-ready types.
+    conv.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())
+    conv.register_unstructure_hook(dt.date, lambda v: v.isoformat())
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_unstructure_hook(Ref, Ref.to_json)
+    return conv
+
+
+#: The one converter holding the SDK's typing policy (see module docstring).
+converter: cattrs.Converter = _make_converter()
+
+
+def kind_type(kind: AttributeKind) -> Any:
+    """The Python type an attribute kind is structured into (``None`` always allowed)."""
+    return _KIND_TYPES[kind]
+
+
+class ModelFactory:
+    """Makes (and caches) one record class per JSON:API type, and structures resource objects."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._classes: dict[str, type[Record]] = {}
+        self._plans: dict[str, tuple[tuple[str, str, Any], ...]] = {}
+
+    def record_class(self, type_: str) -> type[Record]:
+        """The :class:`Record` subclass for ``type_`` (plain :class:`Record` if unregistered)."""
+        cls = self._classes.get(type_)
+        if cls is None:
+            cls = self._make_class(type_)
+            self._classes[type_] = cls
+        return cls
+
+    def _make_class(self, type_: str) -> type[Record]:
+        spec = self._registry.spec_for_type(type_)
+        if spec is None:
+            self._plans[type_] = ()
+            return Record
+        fields: dict[str, Any] = {}
+        plan: list[tuple[str, str, Any]] = []
+        for name, attr in spec.attributes.items():
+            if name in _BASE_NAMES:
+                continue
+            py_type = kind_type(attr.kind)
+            field = _field_name(name)
+            fields[field] = attrs.field(default=None, type=py_type | None)
+            plan.append((name, field, py_type))
+        for name in spec.relationships:
+            field = _field_name(name)
+            if name in _BASE_NAMES or field in fields:
+                continue
+            fields[field] = attrs.field(default=None, type=Any)
+        class_name = "".join(part.capitalize() for part in _singular(spec.type).split("_"))
+        cls = attrs.make_class(
+            class_name,
+            fields,
+            bases=(Record,),
+            slots=True,
+            frozen=True,
+            repr=False,
+            eq=True,
+            weakref_slot=False,
+        )
+        cls._spec = spec  # type: ignore[attr-defined]
+        cls.__module__ = "productive_async.models"
+        self._plans[type_] = tuple(plan)
+        return cls
+
+    def structure(self, resource: Mapping[str, Any]) -> Record:
+        """A record from one resource object (relationships not yet resolved).
+
+        Raises :class:`KeyError`/:class:`TypeError` only for a resource object without ``id``
+        or ``type`` (callers turn that into :class:`~productive_async.DecodeError`).
+        """
+        type_ = resource["type"]
+        cls = self.record_class(type_)
+        plan = self._plans[type_]
+        attributes = resource.get("attributes") or {}
+        values: dict[str, Any] = {}
+        structure = converter.structure
+        for api_name, field, py_type in plan:
+            value = attributes.get(api_name)
+            if value is not None:
+                values[field] = structure(value, py_type)
+        return cls(id=str(resource["id"]), type=type_, raw=resource, **values)
+
+    def set_relationships(self, record: Record, relationships: dict[str, Any]) -> None:
+        """Attach resolved relationships (second phase of building a compound document)."""
+        object.__setattr__(record, "relationships", relationships)
+        spec = record._spec
+        if spec is None:
+            return
+        for name, value in relationships.items():
+            if name in spec.relationships and name not in _BASE_NAMES:
+                field = _field_name(name)
+                if field not in spec.attributes:
+                    object.__setattr__(record, field, value)
