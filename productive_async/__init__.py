@@ -1,0 +1,75 @@
+"""productive-async: the async-first Python SDK for the Productive.io REST API.
+
+Everything public is importable from here; modules with a leading underscore are private.
+``productive_async.sandbox`` is the embedded sandbox server (public).
+"""
+
+from ._client import DEFAULT_BASE_URL, Productive
+from ._clock import Clock, FakeClock, LoopClock
+from ._engine import Action, Page, PreviewItem, ResourceClient
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DecodeError,
+    DriftError,
+    ErrorObject,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProductiveError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UnknownResourceError,
+    ValidationError,
+)
+from ._jsonapi import FilterGroup, all_of, any_of
+from ._models import Record, Ref
+from ._ratelimit import Rate, RateLimits
+from ._registry import Registry, ResourceSpec, default_registry
+from ._transport import RetryPolicy, Timeouts
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "APIError",
+    "Action",
+    "AuthenticationError",
+    "BadRequestError",
+    "Clock",
+    "ConflictError",
+    "DecodeError",
+    "DriftError",
+    "ErrorObject",
+    "FakeClock",
+    "FilterGroup",
+    "InvalidRequestError",
+    "LoopClock",
+    "NotFoundError",
+    "Page",
+    "PermissionDeniedError",
+    "PreviewItem",
+    "Productive",
+    "ProductiveError",
+    "Rate",
+    "RateLimitError",
+    "RateLimits",
+    "Record",
+    "Ref",
+    "Registry",
+    "ResourceClient",
+    "ResourceSpec",
+    "RetryPolicy",
+    "ServerError",
+    "Timeouts",
+    "TransportError",
+    "UnknownResourceError",
+    "ValidationError",
+    "__version__",
+    "all_of",
+    "any_of",
+    "default_registry",
+]

@@ -1,0 +1,466 @@
+"""The engine: one generic :class:`ResourceClient` serves every registered resource.
+
+Methods come from the registry entry (``_registry.py``): CRUD operations, custom actions
+(``client.deals.close(id, ...)``), reports, and paging. Nothing here is specific to a resource.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from ._errors import DecodeError, DriftError, InvalidRequestError
+from ._jsonapi import (
+    Document,
+    Filters,
+    QueryParams,
+    build_query,
+    encode_params,
+    parse_document,
+    resource_document,
+)
+from ._models import ModelFactory, Record
+from ._registry import ActionSpec, ResourceSpec
+from ._transport import Response, Timeouts, Transport
+
+if TYPE_CHECKING:
+    from ._registry import Registry
+
+MAX_PAGE_SIZE = 200
+Pagination = Literal["pages", "cursor"]
+
+
+@attrs.frozen
+class Page:
+    """One page of a list: its records, ``meta`` and ``links`` as sent, and its number (1-based;
+    ``None`` in cursor mode)."""
+
+    records: list[Record]
+    meta: Mapping[str, Any]
+    links: Mapping[str, Any]
+    number: int | None = None
+
+    @property
+    def total_count(self) -> int | None:
+        """``meta.total_count`` (page-number pagination only)."""
+        value = self.meta.get("total_count")
+        return int(value) if value is not None else None
+
+
+@attrs.frozen
+class PreviewItem:
+    """One item of a plain-JSON action answer (e.g. ``GET /invoices/{id}/preview``).
+
+    ``object_type`` says what it would become (``line_item`` or ``invoice_attribution``); every
+    member the API sent is in ``data`` and readable as an attribute (``item.unit_price``).
+    """
+
+    object_type: str | None
+    data: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        data = object.__getattribute__(self, "data")
+        if name in data:
+            return data[name]
+        raise AttributeError(name)
+
+
+class ResourceClient:
+    """Methods for one collection of the API (``client.invoices``, ``client.reports.time_reports``).
+
+    Built from a registry entry; its custom actions are methods too (``client.deals.close``).
+    """
+
+    def __init__(
+        self, spec: ResourceSpec, transport: Transport, models: ModelFactory, registry: Registry
+    ) -> None:
+        self.spec = spec
+        self._transport = transport
+        self._models = models
+        self._registry = registry
+
+    def __repr__(self) -> str:
+        return f"<ResourceClient {self.spec.name} /{self.spec.path}>"
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.spec.actions))
+
+    def __getattr__(self, name: str) -> Action:
+        spec = self.__dict__.get("spec")
+        if spec is not None and name in spec.actions:
+            action = Action(self, spec.actions[name])
+            self.__dict__[name] = action
+            return action
+        raise AttributeError(
+            f"{type(self).__name__} {spec.name if spec else '?'!r} has no method {name!r}"
+        )
+
+    # ----------------------------------------------------------------- helpers
+
+    def _require(self, operation: str) -> None:
+        if operation not in self.spec.operations:
+            raise InvalidRequestError(
+                f"{self.spec.name} does not support {operation} "
+                f"(supported: {', '.join(sorted(self.spec.operations)) or 'none'})"
+            )
+
+    def _member_path(self, id: Any) -> str:
+        return f"{self.spec.path}/{_id(id)}"
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: QueryParams = (),  # type: ignore[assignment]
+        json: Any = None,
+        rate_class: str | None = None,
+        idempotent: bool | None = None,
+        bulk: bool = False,
+        timeouts: Timeouts | None = None,
+    ) -> Response:
+        return await self._transport.request(
+            method, path, params=params, json=json,
+            rate_class=rate_class or self.spec.rate_class, idempotent=idempotent, bulk=bulk,
+            timeouts=timeouts,
+        )
+
+    def _document(self, response: Response) -> Document:
+        return parse_document(response.body, self._models)
+
+    def _one(self, response: Response) -> Record:
+        data = self._document(response).data
+        if not isinstance(data, Record):
+            raise DecodeError(f"{self.spec.path}: expected one resource object")
+        return data
+
+    # ----------------------------------------------------------------- CRUD
+
+    async def get(
+        self,
+        id: str | int,
+        *,
+        include: str | Sequence[str] | None = None,
+        fields: Mapping[str, str | Sequence[str]] | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Record:
+        """``GET /<path>/{id}`` -> the record, with included relationships resolved.
+
+        Raises :class:`~productive_async.NotFoundError` (404) and the other API errors.
+        """
+        self._require("get")
+        params = build_query(include=include, fields=fields)
+        response = await self._send("GET", self._member_path(id), params=params,
+                                    timeouts=timeouts)
+        return self._one(response)
+
+    async def create(self, **values: Any) -> Record:
+        """``POST /<path>`` with ``{"data": {"type", "attributes", "relationships"}}`` -> the new
+        record (201).
+
+        ``values``: attributes by API name (dates as :class:`datetime.date`, sent ISO 8601) and
+        relationships by API name as a :class:`~productive_async.Ref`, a record, or a bare id
+        when the registry knows the relationship. Raises
+        :class:`~productive_async.ValidationError` (422, one error per invalid field).
+        """
+        self._require("create")
+        body = resource_document(self.spec, self.spec.type, values)
+        return self._one(await self._send("POST", self.spec.path, json=body))
+
+    async def update(self, id: str | int, **values: Any) -> Record:
+        """``PATCH /<path>/{id}`` with the changed attributes/relationships -> the record.
+
+        Only what is given is sent. Raises :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404).
+        """
+        self._require("update")
+        body = resource_document(self.spec, self.spec.type, values)
+        return self._one(await self._send("PATCH", self._member_path(id), json=body))
+
+    async def delete(self, id: str | int) -> None:
+        """``DELETE /<path>/{id}`` (204). Raises :class:`~productive_async.NotFoundError`."""
+        self._require("delete")
+        await self._send("DELETE", self._member_path(id))
+
+    # ----------------------------------------------------------------- listing
+
+    def list(
+        self,
+        *,
+        filters: Filters | None = None,
+        sort: str | Sequence[str] | None = None,
+        include: str | Sequence[str] | None = None,
+        fields: Mapping[str, str | Sequence[str]] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        max_items: int | None = None,
+        pagination: Pagination = "pages",
+        prefetch: int = 8,
+        on_drift: Literal["raise", "ignore"] = "raise",
+        **params: Any,
+    ) -> AsyncIterator[Record]:
+        """Every record of ``GET /<path>`` over all pages, as an async iterator.
+
+        ``filters``: see :func:`~productive_async.any_of` and the README ("Filters");
+        ``sort``: ``["-created_at", "name"]``; ``include``: relationship paths
+        (``"project.company"``); ``fields``: sparse fieldsets by type; ``page_size``: 1..200
+        records per request; ``max_items``: stop after that many records; extra keyword
+        ``params`` go to the query string (e.g. ``group="person"`` on reports).
+
+        ``pagination="pages"`` (default, page-number pagination): after the first page, up to
+        ``prefetch`` later pages are fetched concurrently and records are still yielded in
+        order, so a pull runs at the rate limit even with slow responses; memory stays bounded
+        by ``prefetch`` pages. If ``meta.total_count`` changes during the pull (records created
+        or deleted meanwhile), :class:`~productive_async.DriftError` is raised rather than
+        silently yielding a shifted set (``on_drift="ignore"`` to accept that).
+        ``pagination="cursor"`` follows ``links.next`` one page at a time from
+        ``page[after]=``: consistent under concurrent writes, but sequential (one request in
+        flight). Reports do not support cursors (``shared/productive-api/README.md``,
+        "Pagination").
+
+        Raises :class:`~productive_async.InvalidRequestError` for bad arguments (before any
+        request), :class:`~productive_async.BadRequestError` for filters, sorts or includes
+        the API does not support.
+        """
+        self._require("list")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidRequestError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
+        if max_items is not None and max_items < 0:
+            raise InvalidRequestError("max_items must be >= 0")
+        if prefetch < 1:
+            raise InvalidRequestError("prefetch must be >= 1")
+        if pagination not in ("pages", "cursor"):
+            raise InvalidRequestError(f"pagination must be 'pages' or 'cursor', not {pagination!r}")
+        if pagination == "cursor" and not self.spec.cursor:
+            raise InvalidRequestError(f"{self.spec.name} does not support cursor pagination")
+        for name in params:
+            if name in ("filter", "page", "sort", "include", "fields"):
+                raise InvalidRequestError(f"use the {name!r} argument, not a raw query parameter")
+        if max_items is not None:
+            page_size = max(1, min(page_size, max_items))
+        query = build_query(filters=filters, sort=sort, include=include, fields=fields,
+                            params=params)
+        pages = (
+            self._cursor_pages(query, page_size)
+            if pagination == "cursor"
+            else self._numbered_pages(query, page_size, prefetch, on_drift, max_items)
+        )
+        return _records(pages, max_items)
+
+    def pages(
+        self,
+        *,
+        filters: Filters | None = None,
+        sort: str | Sequence[str] | None = None,
+        include: str | Sequence[str] | None = None,
+        fields: Mapping[str, str | Sequence[str]] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        pagination: Pagination = "pages",
+        prefetch: int = 8,
+        on_drift: Literal["raise", "ignore"] = "raise",
+        **params: Any,
+    ) -> AsyncIterator[Page]:
+        """Like :meth:`list`, page by page (:class:`Page` with records, ``meta``, ``links``)."""
+        self._require("list")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidRequestError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
+        if pagination == "cursor" and not self.spec.cursor:
+            raise InvalidRequestError(f"{self.spec.name} does not support cursor pagination")
+        query = build_query(filters=filters, sort=sort, include=include, fields=fields,
+                            params=params)
+        if pagination == "cursor":
+            return self._cursor_pages(query, page_size)
+        return self._numbered_pages(query, page_size, prefetch, on_drift, None)
+
+    async def count(self, *, filters: Filters | None = None, **params: Any) -> int:
+        """``meta.total_count`` of ``GET /<path>`` with ``filters`` (one request, page size 1)."""
+        self._require("list")
+        query = build_query(filters=filters, params=params)
+        page = await self._fetch_page(query, 1, 1)
+        return page.total_count or 0
+
+    async def _fetch_page(self, query: QueryParams, number: int, size: int) -> Page:
+        params = [*query, ("page[number]", str(number)), ("page[size]", str(size))]
+        response = await self._send("GET", self.spec.path, params=params)
+        document = self._document(response)
+        records = document.data if isinstance(document.data, list) else []
+        return Page(records, document.meta, document.links, number)
+
+    async def _numbered_pages(
+        self,
+        query: QueryParams,
+        size: int,
+        prefetch: int,
+        on_drift: str,
+        max_items: int | None,
+    ) -> AsyncIterator[Page]:
+        first = await self._fetch_page(query, 1, size)
+        yield first
+        total_pages = int(first.meta.get("total_pages") or 1)
+        expected = first.total_count
+        if max_items is not None:
+            total_pages = min(total_pages, -(-max_items // size))
+        if total_pages <= 1:
+            return
+        pending: dict[int, asyncio.Task[Page]] = {}
+        next_number = 2
+        try:
+            for number in range(2, total_pages + 1):
+                while next_number <= total_pages and len(pending) < prefetch:
+                    pending[next_number] = asyncio.create_task(
+                        self._fetch_page(query, next_number, size)
+                    )
+                    next_number += 1
+                page = await pending.pop(number)
+                seen = page.total_count
+                if (
+                    on_drift == "raise" and expected is not None and seen is not None
+                    and seen != expected
+                ):
+                    raise DriftError(self.spec.path, expected, seen)
+                yield page
+        finally:
+            for task in pending.values():
+                task.cancel()
+            for task in pending.values():
+                with contextlib.suppress(BaseException):
+                    await task
+
+    async def _cursor_pages(self, query: QueryParams, size: int) -> AsyncIterator[Page]:
+        params: QueryParams = [*query, ("page[size]", str(size)), ("page[after]", "")]
+        while True:
+            response = await self._send("GET", self.spec.path, params=params)
+            document = self._document(response)
+            records = document.data if isinstance(document.data, list) else []
+            yield Page(records, document.meta, document.links, None)
+            next_link = document.links.get("next")
+            if not next_link or not records:
+                return
+            after = _query_value(str(next_link), "page[after]")
+            if after is None:
+                return
+            params = [*query, ("page[size]", str(size)), ("page[after]", after)]
+
+
+async def _records(pages: AsyncIterator[Page], max_items: int | None) -> AsyncIterator[Record]:
+    remaining = max_items
+    try:
+        async for page in pages:
+            for record in page.records:
+                if remaining is not None:
+                    if remaining <= 0:
+                        return
+                    remaining -= 1
+                yield record
+            if remaining is not None and remaining <= 0:
+                return
+    finally:
+        await pages.aclose()  # type: ignore[attr-defined]
+
+
+def _query_value(link: str, name: str) -> str | None:
+    from yarl import URL
+
+    return URL(link).query.get(name)
+
+
+def _id(value: Any) -> str:
+    if isinstance(value, Record):
+        return value.id
+    if isinstance(value, bool) or value is None:
+        raise InvalidRequestError(f"expected a record id, not {value!r}")
+    text = str(value)
+    if not text or "/" in text:
+        raise InvalidRequestError(f"invalid record id {text!r}")
+    return text
+
+
+class Action:
+    """A custom action of the registry, e.g. ``client.invoices.finalize(id)``.
+
+    Calling it sends the action's HTTP method to ``/<path>/{id}/<segment>`` (member actions,
+    id first) or ``/<path>/<segment>`` (collection actions). Keyword arguments become body
+    attributes (``payload="attributes"``) or query parameters (``payload="query"``; lists
+    repeat as ``name[]=``). Returns a record, a list of records, a list of
+    :class:`PreviewItem` (plain-JSON answers) or ``None``, as the registry says.
+    """
+
+    def __init__(self, owner: ResourceClient, spec: ActionSpec) -> None:
+        self._owner = owner
+        self.spec = spec
+        self.__doc__ = (
+            f"{spec.method} /{owner.spec.path}/"
+            f"{'{id}/' if spec.scope == 'member' else ''}{spec.segment}"
+            f" (rate class: {spec.rate_class or 'standard'})"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Action {self._owner.spec.name}.{self.spec.name}: {self.__doc__}>"
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        owner, spec = self._owner, self.spec
+        if spec.scope == "member":
+            if len(args) != 1:
+                raise InvalidRequestError(
+                    f"{owner.spec.name}.{spec.name}() takes the record id as its only "
+                    "positional argument"
+                )
+            path = f"{owner.spec.path}/{_id(args[0])}/{spec.segment}"
+        else:
+            if args:
+                raise InvalidRequestError(
+                    f"{owner.spec.name}.{spec.name}() takes keyword arguments only"
+                )
+            path = f"{owner.spec.path}/{spec.segment}"
+        timeouts = kwargs.pop("timeouts", None)
+        params: QueryParams = []
+        body: Any = None
+        if spec.payload == "query":
+            params = encode_params(kwargs)
+        elif spec.payload == "attributes":
+            body = resource_document(owner.spec, owner.spec.type, kwargs)
+        elif spec.payload == "bulk":
+            items = kwargs.pop("items", None)
+            if items is None or kwargs:
+                raise InvalidRequestError(
+                    f"{owner.spec.name}.{spec.name}() takes items=[...] only"
+                )
+            body = {"data": [_bulk_item(owner.spec, item) for item in items]}
+        elif kwargs:
+            raise InvalidRequestError(
+                f"{owner.spec.name}.{spec.name}() takes no arguments besides the id: "
+                f"got {', '.join(kwargs)}"
+            )
+        response = await owner._send(
+            spec.method, path, params=params, json=body, rate_class=spec.rate_class,
+            idempotent=spec.idempotent or None, bulk=spec.payload == "bulk", timeouts=timeouts,
+        )
+        return self._result(response)
+
+    def _result(self, response: Response) -> Any:
+        result = self.spec.result
+        if result == "none" or response.body is None:
+            return None
+        if result == "items":
+            data = response.body.get("data") if isinstance(response.body, Mapping) else None
+            if not isinstance(data, list):
+                raise DecodeError(f"{self.spec.name}: expected a list of items in 'data'")
+            return [PreviewItem(item.get("object_type"), item) for item in data]
+        document = self._owner._document(response)
+        if result == "records":
+            if isinstance(document.data, list):
+                return document.data
+            return [] if document.data is None else [document.data]
+        return document.data
+
+
+def _bulk_item(spec: ResourceSpec, item: Any) -> dict[str, Any]:
+    if isinstance(item, Mapping):
+        values = dict(item)
+        id_ = values.pop("id", None)
+        data: dict[str, Any] = resource_document(spec, spec.type, values, id=id_)["data"]
+        return data
+    return {"type": spec.type, "id": _id(item)}
