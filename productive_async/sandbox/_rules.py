@@ -1,0 +1,415 @@
+"""What the sandbox does on writes and actions: defaults, validations, side effects.
+
+Generic rules apply to every resource (attributes by the registry, relationships must point to
+existing records, ``*_id`` attributes set the relationship). Resource-specific rules are the
+documented ones, each with its source:
+
+- invoices: ``currency``, ``invoiced_on`` and ``company`` are required on create, and
+  ``invoiced_on`` may not be blanked on update (seed 004, "Create an invoice" / update 422s);
+  ``pay_on`` defaults to ``invoiced_on + payment_terms`` days.
+- contracts: ``interval_id`` and ``template`` required (``next_occurrence_on`` on create only);
+  ``template`` must be an existing budget ("attribute is invalid"); ``next_occurrence_on`` must
+  be after today and after the template's date; ``ends_on`` on or after ``next_occurrence_on``
+  (seed 003).
+- deals: ``deal_type_id`` 1 internal / 2 client; a client deal cannot use the internal company
+  ("can not be internal company", seed 000 FAQ).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from .._registry import ActionSpec, Registry, ResourceSpec
+from ._query import Predicate, QueryError
+from ._store import Record, Store
+
+ErrorList = list[dict[str, Any]]
+
+
+@attrs.define
+class Outcome:
+    """The result of an action: a record, records, plain JSON, or errors with a status."""
+
+    status: int = 200
+    record: Record | None = None
+    records: list[Record] | None = None
+    plain: Any = None
+    errors: ErrorList = attrs.field(factory=list)
+
+
+def invalid(name: str, detail: str, *, code: str = "invalid_attribute",
+            title: str = "Invalid Attribute", status: int = 422) -> dict[str, Any]:
+    """One 422 error object in the API's shape (pointer ``data/attributes/<name>``)."""
+    return {"status": str(status), "code": code, "title": title, "detail": detail,
+            "source": {"pointer": f"data/attributes/{name}"}}
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date as the API accepts it: ISO ``2025-09-01`` or Rails-style ``Sep  1, 2025``."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    for fmt in ("%b %d, %Y", "%B %d, %Y", "%d.%m.%Y", "%Y/%m/%d"):
+        try:
+            return dt.datetime.strptime(" ".join(text.split()), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="milliseconds")
+
+
+class Rules:
+    """Write and action behaviour of the sandbox, over its :class:`Store`."""
+
+    def __init__(self, registry: Registry, store: Store, *, today: dt.date | None,
+                 trial: bool) -> None:
+        self.registry = registry
+        self.store = store
+        self._today = today
+        self.trial = trial
+        self._validators: dict[str, Callable[[ResourceSpec, Record, Record | None], ErrorList]]
+        self._validators = {
+            "invoices": self._validate_invoice,
+            "contracts": self._validate_contract,
+            "deals": self._validate_deal,
+        }
+
+    @property
+    def today(self) -> dt.date:
+        return self._today or dt.date.today()
+
+    # ------------------------------------------------------------------ generic writes
+
+    def _apply(self, spec: ResourceSpec, record: Record, data: Mapping[str, Any]) -> ErrorList:
+        """Copy a request's attributes and relationships onto ``record``; reference errors."""
+        errors: ErrorList = []
+        attributes = data.get("attributes") or {}
+        if not isinstance(attributes, Mapping):
+            return [invalid("attributes", "must be an object")]
+        rels = record.setdefault("relationships", {})
+        for name, value in attributes.items():
+            if name.endswith("_id") and name[:-3] in spec.relationships:
+                rel = spec.relationships[name[:-3]]
+                if value in (None, ""):
+                    rels[rel.name] = None
+                else:
+                    errors.extend(self._link(rels, rel.name, rel.type, value))
+                continue
+            if name.endswith("_ids") and name[:-4] + "s" in spec.relationships:
+                rel = spec.relationships[name[:-4] + "s"]
+                rels[rel.name] = [{"type": rel.type, "id": str(v)} for v in value or []]
+                continue
+            if name in spec.attributes or name in ("custom_fields",):
+                record["attributes"][name] = value
+        for name, wrapper in (data.get("relationships") or {}).items():
+            target = name[:-3] if name.endswith("_id") and name[:-3] in spec.relationships else (
+                name
+            )
+            if not isinstance(wrapper, Mapping) or "data" not in wrapper:
+                errors.append(invalid(target, "relationship must have 'data'"))
+                continue
+            value = wrapper["data"]
+            if value is None:
+                rels[target] = None
+            elif isinstance(value, list):
+                rels[target] = [{"type": v["type"], "id": str(v["id"])} for v in value]
+            else:
+                errors.extend(self._link(rels, target, value.get("type"), value.get("id")))
+        return errors
+
+    def _link(self, rels: dict[str, Any], name: str, type_: str | None, id_: Any) -> ErrorList:
+        if type_ is None or self.store.get(type_, str(id_)) is None:
+            if type_ is not None and not self.store.table(type_):
+                rels[name] = {"type": type_, "id": str(id_)}  # a type the sandbox does not hold
+                return []
+            return [invalid(name, "attribute is invalid")]
+        rels[name] = {"type": type_, "id": str(id_)}
+        return []
+
+    def blank(self, spec: ResourceSpec) -> Record:
+        """A new record of ``spec`` with every registered attribute (null, money 0)."""
+        attributes: dict[str, Any] = {}
+        for name, attr in spec.attributes.items():
+            attributes[name] = 0 if attr.kind == "money" else None
+        now = _now()
+        for name in ("created_at", "updated_at", "last_activity_at"):
+            if name in attributes:
+                attributes[name] = now
+        relationships: dict[str, Any] = {
+            name: [] if rel.many else None for name, rel in spec.relationships.items()
+        }
+        if "organization" in relationships:
+            orgs = self.store.table("organizations")
+            if orgs:
+                relationships["organization"] = {"type": "organizations", "id": next(iter(orgs))}
+        return {"id": "", "type": spec.type, "attributes": attributes,
+                "relationships": relationships}
+
+    def create(self, spec: ResourceSpec, data: Mapping[str, Any]
+               ) -> tuple[Record | None, ErrorList]:
+        record = self.blank(spec)
+        errors = self._apply(spec, record, data)
+        validator = self._validators.get(spec.type)
+        if validator is not None:
+            errors.extend(validator(spec, record, None))
+        if errors:
+            return None, _dedupe(errors)
+        record["id"] = self.store.new_id(spec.type)
+        self._after_write(spec, record)
+        self.store.put(record)
+        return record, []
+
+    def update(self, spec: ResourceSpec, record: Record, data: Mapping[str, Any]) -> ErrorList:
+        candidate = {
+            "id": record["id"], "type": record["type"],
+            "attributes": dict(record.get("attributes") or {}),
+            "relationships": dict(record.get("relationships") or {}),
+        }
+        errors = self._apply(spec, candidate, data)
+        validator = self._validators.get(spec.type)
+        if validator is not None:
+            errors.extend(validator(spec, candidate, record))
+        if errors:
+            return _dedupe(errors)
+        if "updated_at" in candidate["attributes"]:
+            candidate["attributes"]["updated_at"] = _now()
+        self._after_write(spec, candidate)
+        record.update(candidate)
+        self.store.touch()
+        return []
+
+    def _after_write(self, spec: ResourceSpec, record: Record) -> None:
+        attrs_ = record["attributes"]
+        if spec.type == "invoices":
+            invoiced = parse_date(attrs_.get("invoiced_on"))
+            if invoiced is not None:
+                attrs_["invoiced_on"] = invoiced.isoformat()
+                if attrs_.get("pay_on") in (None, ""):
+                    terms = attrs_.get("payment_terms") or 0
+                    attrs_["pay_on"] = (invoiced + dt.timedelta(days=int(terms))).isoformat()
+            if not attrs_.get("email_key"):
+                seed = f"{record['id']}-{attrs_.get('created_at')}".encode()
+                attrs_["email_key"] = hashlib.md5(seed, usedforsecurity=False).hexdigest()
+        for name, attr in spec.attributes.items():
+            if attr.kind == "date" and isinstance(attrs_.get(name), str):
+                parsed = parse_date(attrs_[name])
+                if parsed is not None:
+                    attrs_[name] = parsed.isoformat()
+
+    # ------------------------------------------------------------------ validations
+
+    def _validate_invoice(self, spec: ResourceSpec, record: Record, old: Record | None
+                          ) -> ErrorList:
+        a, rels = record["attributes"], record["relationships"]
+        errors: ErrorList = []
+        if old is None and not a.get("currency"):
+            errors.append(invalid("currency", "can't be blank"))
+        if a.get("invoiced_on") in (None, ""):
+            errors.append(invalid("invoiced_on", "can't be blank"))
+        if old is None and not rels.get("company"):
+            errors.append(invalid("company", "can't be blank"))
+        return errors
+
+    def _validate_contract(self, spec: ResourceSpec, record: Record, old: Record | None
+                           ) -> ErrorList:
+        a, rels = record["attributes"], record["relationships"]
+        errors: ErrorList = []
+        if a.get("interval_id") in (None, ""):
+            errors.append(invalid("interval_id", "can't be blank"))
+        template = rels.get("template")
+        budget = self.store.get("deals", template["id"]) if template else None
+        if template is None:
+            errors.append(invalid("template", "can't be blank"))
+        elif budget is None:
+            errors.append(invalid("template", "attribute is invalid"))
+        next_on = parse_date(a.get("next_occurrence_on"))
+        if old is None and next_on is None:
+            errors.append(invalid("next_occurrence_on", "can't be blank"))
+        if next_on is not None and (old is None or a.get("next_occurrence_on") != (
+            old["attributes"].get("next_occurrence_on")
+        ) or template != old["relationships"].get("template")):
+            if next_on <= self.today:
+                errors.append(invalid("next_occurrence_on", "must be after today"))
+            budget_date = parse_date((budget or {}).get("attributes", {}).get("date"))
+            if budget_date is not None and next_on <= budget_date:
+                errors.append(invalid("next_occurrence_on", "must be after budget date"))
+        ends_on = parse_date(a.get("ends_on"))
+        if ends_on is not None and next_on is not None and ends_on < next_on:
+            errors.append(invalid("ends_on", "must be on or after next occurrence"))
+        if not errors and old is None and not a.get("starts_on"):
+            a["starts_on"] = self.today.isoformat()
+        return errors
+
+    def _validate_deal(self, spec: ResourceSpec, record: Record, old: Record | None
+                       ) -> ErrorList:
+        a, rels = record["attributes"], record["relationships"]
+        errors: ErrorList = []
+        if old is None and not a.get("name"):
+            errors.append(invalid("name", "can't be blank"))
+        deal_type = a.get("deal_type_id")
+        internal = self._internal_company()
+        if deal_type in (1, "1") and internal is not None:
+            rels["company"] = {"type": "companies", "id": internal["id"]}
+        company = rels.get("company")
+        if deal_type in (2, "2", None) and company and internal is not None and (
+            str(company["id"]) == internal["id"]
+        ):
+            errors.append(invalid("company", "can not be internal company"))
+        if old is not None and a.get("delivered_on") != old["attributes"].get("delivered_on") and (
+            not old["attributes"].get("closed_at")
+        ):
+            # seed 000 FAQ: delivered_on is set through PATCH /deals/{id}/close only.
+            a["delivered_on"] = old["attributes"].get("delivered_on")
+        return errors
+
+    def _internal_company(self) -> Record | None:
+        for company in self.store.table("companies").values():
+            name = str(company["attributes"].get("name") or "")
+            if company["attributes"].get("internal") or name.endswith("(internal)"):
+                return company
+        return None
+
+    # ------------------------------------------------------------------ bulk
+
+    def bulk(self, spec: ResourceSpec, op: str, items: list[Any]) -> tuple[int, dict[str, Any]]:
+        """Bulk create/update/delete: all or nothing; errors point at ``data/<index>/...``."""
+        errors: ErrorList = []
+        if op == "delete":
+            for index, item in enumerate(items):
+                if not isinstance(item, Mapping) or self.store.get(spec.type,
+                                                                   str(item.get("id"))) is None:
+                    errors.append({"status": "404", "title": "Not Found",
+                                   "detail": "Record not found",
+                                   "source": {"pointer": f"data/{index}"}})
+            if errors:
+                return 404, {"errors": errors}
+            for item in items:
+                self.store.delete(spec.type, str(item["id"]))
+            return 204, {}
+        results: list[Record] = []
+        for index, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                errors.append(invalid(f"{index}", "must be a resource object"))
+                continue
+            if op == "create":
+                record, item_errors = self.create(spec, item)
+                if record is not None:
+                    results.append(record)
+            else:
+                existing = self.store.get(spec.type, str(item.get("id")))
+                if existing is None:
+                    errors.append({"status": "404", "title": "Not Found",
+                                   "detail": "Record not found",
+                                   "source": {"pointer": f"data/{index}"}})
+                    continue
+                item_errors = self.update(spec, existing, item)
+                results.append(existing)
+            for error in item_errors:
+                pointer = error.get("source", {}).get("pointer", "data")
+                error = dict(error, source={"pointer": pointer.replace("data/", f"data/{index}/",
+                                                                       1)})
+                errors.append(error)
+        if errors:
+            status = 404 if all(e.get("status") == "404" for e in errors) else 422
+            return status, {"errors": errors}
+        return (201 if op == "create" else 200), {"data": results}
+
+    # ------------------------------------------------------------------ actions
+
+    def action(self, spec: ResourceSpec, action: ActionSpec, record: Record | None,
+               body: Mapping[str, Any], query: Mapping[str, str]) -> Outcome:
+        """Run a custom action. Without a specific rule: member actions apply the body's
+        attributes and answer the record; collection actions answer an empty list."""
+        data = body.get("data") if isinstance(body.get("data"), Mapping) else {}
+        attributes = dict((data or {}).get("attributes") or {})
+        if record is not None:
+            if attributes:
+                errors = self.update(spec, record, {"attributes": attributes})
+                if errors:
+                    return Outcome(422, errors=errors)
+            return Outcome(200, record=record)
+        return Outcome(200, records=[])
+
+    # ------------------------------------------------------------------ reports
+
+    def report(self, spec: ResourceSpec, query: Mapping[str, str],
+               predicate_for: Callable[[ResourceSpec, Mapping[str, Any]], Predicate]
+               ) -> list[Record]:
+        """Report rows: the source collection grouped by ``group`` (comma-separated
+        relationship names), with ``count`` and sums of its integer and money attributes."""
+        source_type = REPORT_SOURCES.get(spec.name)
+        source = self.registry.spec_for_type(source_type) if source_type else None
+        if source is None:
+            return []
+        groups = [g for g in (query.get("group") or "").split(",") if g]
+        for group in groups:
+            if group not in source.relationships and group not in source.attributes:
+                raise QueryError("Unsupported Group", f"Unsupported group: {group}")
+        numeric = [n for n, a in source.attributes.items() if a.kind in ("integer", "money")
+                   and not n.endswith("_id")]
+        rows: dict[tuple[str, ...], Record] = {}
+        for item in self.store.table(source.type).values():
+            key_parts: list[str] = []
+            rels: dict[str, Any] = {}
+            for group in groups:
+                value = (item["relationships"] or {}).get(group) if group in (
+                    source.relationships) else item["attributes"].get(group)
+                if isinstance(value, Mapping):
+                    key_parts.append(str(value.get("id")))
+                    rels[group] = dict(value)
+                else:
+                    key_parts.append(str(value))
+            key = tuple(key_parts)
+            row = rows.get(key)
+            if row is None:
+                row_id = "-".join(key) if key else "total"
+                row = {"id": row_id, "type": spec.type,
+                       "attributes": {"count": 0, **{n: 0 for n in numeric}},
+                       "relationships": rels}
+                rows[key] = row
+            row["attributes"]["count"] += 1
+            for name in numeric:
+                value = item["attributes"].get(name)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    row["attributes"][name] += value
+        return list(rows.values())
+
+
+REPORT_SOURCES: dict[str, str] = {
+    "time_reports": "time_entries",
+    "time_entry_reports": "time_entries",
+    "invoice_reports": "invoices",
+    "deal_reports": "deals",
+    "budget_reports": "deals",
+    "service_reports": "services",
+    "booking_reports": "bookings",
+    "project_reports": "projects",
+    "company_reports": "companies",
+    "person_reports": "people",
+    "line_item_reports": "line_items",
+}
+
+
+def _dedupe(errors: ErrorList) -> ErrorList:
+    seen: set[tuple[Any, ...]] = set()
+    out: ErrorList = []
+    for error in errors:
+        key = (error.get("detail"), str(error.get("source")))
+        if key not in seen:
+            seen.add(key)
+            out.append(error)
+    return out

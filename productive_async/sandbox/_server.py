@@ -1,0 +1,592 @@
+"""The sandbox HTTP server: Productive's API v2, in memory, for every registered resource.
+
+Behaviour follows ``shared/productive-api/README.md`` and the seeds: auth headers (401
+``invalid_auth_token``), media type (415), JSON:API documents with relationship stubs
+``{"meta": {"included": false}}``, page-number and cursor pagination with the documented
+``meta``/``links``, filters/sort/include/sparse fieldsets (400 when unsupported), create /
+update / delete with the seeds' validation errors, bulk requests (``ext=bulk``), strict
+sliding-window rate limits per token, organization and class (429 with ``X-RateLimit-Reset``),
+and optional latency and injected faults for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import orjson
+from aiohttp import web
+from yarl import URL
+
+from .._ratelimit import RateLimits
+from .._registry import Registry, ResourceSpec
+from ._query import (
+    QueryError,
+    apply_sort,
+    compile_filters,
+    parse_brackets,
+    sort_key,
+)
+from ._rules import Rules
+from ._store import Record, Store
+
+JSONAPI = "application/vnd.api+json"
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 30
+
+Handler = Callable[[web.Request], Any]
+
+
+@attrs.define
+class Faults:
+    """Injected failures: ``server_error_rate`` of answers become 500/503 error documents,
+    ``drop_rate`` of requests lose their connection without an answer. Drawn from
+    ``random.Random(seed)`` so a run is repeatable."""
+
+    server_error_rate: float = 0.0
+    drop_rate: float = 0.0
+    seed: int = 0
+
+
+@attrs.define
+class RequestLog:
+    """What the server saw: one ``(monotonic time, method, path, status)`` per request."""
+
+    entries: list[tuple[float, str, str, int]] = attrs.field(factory=list)
+
+    def add(self, method: str, path: str, status: int) -> None:
+        self.entries.append((time.monotonic(), method, path, status))
+
+    def count(self, status: int | None = None) -> int:
+        return sum(1 for e in self.entries if status is None or e[3] == status)
+
+    def max_in_window(self, seconds: float, path_prefix: str = "") -> int:
+        """The most requests (any status but 429) that arrived within any ``seconds`` window."""
+        times = [e[0] for e in self.entries if e[2].startswith(path_prefix) and e[3] != 429]
+        best, start = 0, 0
+        for end in range(len(times)):
+            while times[end] - times[start] >= seconds:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+
+class _Window:
+    __slots__ = ("arrivals", "rate_requests", "rate_seconds")
+
+    def __init__(self, requests: int, seconds: float) -> None:
+        self.rate_requests = requests
+        self.rate_seconds = seconds
+        self.arrivals: deque[float] = deque()
+
+    def check(self, now: float) -> float | None:
+        """None if one more request fits now, else seconds until it would."""
+        arrivals = self.arrivals
+        while arrivals and arrivals[0] <= now - self.rate_seconds:
+            arrivals.popleft()
+        if len(arrivals) < self.rate_requests:
+            return None
+        return arrivals[0] + self.rate_seconds - now
+
+
+class SandboxServer:
+    """The aiohttp application and its state. Build it through :class:`~.Sandbox`."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        store: Store,
+        *,
+        tokens: Mapping[str, str],
+        rate_limits: RateLimits | None,
+        latency: float,
+        faults: Faults,
+        today: dt.date | None,
+        trial: bool,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.tokens = dict(tokens)
+        self.rate_limits = rate_limits
+        self.latency = latency
+        self.faults = faults
+        self._fault_rng = random.Random(faults.seed)
+        self.log = RequestLog()
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self.rules = Rules(registry, store, today=today, trial=trial)
+
+    # ------------------------------------------------------------------ app
+
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app.router.add_route("*", "/api/v2/{tail:.*}", self._entry)
+        return app
+
+    async def _entry(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["tail"].strip("/")
+        try:
+            response = await self._handle(request, path)
+        except QueryError as exc:
+            response = self._errors(exc.status, [_error(exc.status, exc.title, exc.detail,
+                                                        code=exc.code)])
+        except _Dropped:
+            self.log.add(request.method, path, 0)
+            raise
+        self.log.add(request.method, path, response.status)
+        return response
+
+    async def _handle(self, request: web.Request, path: str) -> web.StreamResponse:
+        token = request.headers.get("X-Auth-Token")
+        org = request.headers.get("X-Organization-Id")
+        if not token or not org or self.tokens.get(token) != org:
+            return self._errors(401, [_error(401, "Unauthorized", "Invalid authentication token",
+                                             code="invalid_auth_token")])
+        content_type = request.headers.get("Content-Type", "")
+        if not content_type.startswith(JSONAPI):
+            return self._errors(415, [_error(415, "Unsupported Media Type",
+                                             f"Content-Type must be {JSONAPI}")])
+        route = self._route(request.method, path)
+        if route is None:
+            return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
+        spec, kind, member_id, action = route
+        limited = self._rate_limit(token, org, spec, kind, action, request.method)
+        if limited is not None:
+            return limited
+        if self.faults.drop_rate and self._fault_rng.random() < self.faults.drop_rate:
+            if request.transport is not None:
+                request.transport.abort()
+            raise _Dropped()
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self.faults.server_error_rate and (
+            self._fault_rng.random() < self.faults.server_error_rate
+        ):
+            return self._errors(503, [_error(503, "Service Unavailable", "injected fault")])
+        bulk = "ext=bulk" in content_type
+        if bulk and "ext=bulk" not in request.headers.get("Accept", ""):
+            return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
+        body = await self._body(request)
+        if kind == "collection":
+            if request.method == "GET":
+                return self._list(request, spec)
+            if request.method == "POST":
+                if isinstance(body.get("data"), list):
+                    return self._bulk(spec, "create", body, bulk)
+                return self._create(request, spec, body)
+            if request.method in ("PATCH", "DELETE"):
+                op = "update" if request.method == "PATCH" else "delete"
+                return self._bulk(spec, op, body, bulk)
+        elif kind == "member":
+            assert member_id is not None
+            if request.method == "GET":
+                return self._show(request, spec, member_id)
+            if request.method == "PATCH":
+                return self._update(request, spec, member_id, body)
+            if request.method == "DELETE":
+                return self._delete(spec, member_id)
+        elif kind == "action":
+            assert action is not None
+            return self._action(request, spec, member_id, action, body)
+        return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
+
+    def _route(
+        self, method: str, path: str
+    ) -> tuple[ResourceSpec, str, str | None, str | None] | None:
+        parts = path.split("/")
+        if parts[0] == "reports" and len(parts) == 2:
+            spec = self.registry.resources.get(parts[1])
+            if spec is not None and spec.is_report and method == "GET":
+                return spec, "collection", None, None
+            return None
+        spec = self.registry.resources.get(parts[0])
+        if spec is None or spec.is_report:
+            return None
+        ops = spec.operations
+        if len(parts) == 1:
+            for action in spec.actions.values():
+                if action.scope == "collection" and action.segment == "" and (
+                    action.method == method
+                ):
+                    return spec, "action", None, action.name
+            allowed = {"GET": "list", "POST": "create"}.get(method)
+            if allowed in ops or (method in ("PATCH", "DELETE", "POST") and spec.bulk):
+                return spec, "collection", None, None
+            return None
+        if len(parts) == 2:
+            for action in spec.actions.values():
+                if action.scope == "collection" and action.segment == parts[1] and (
+                    action.method == method
+                ):
+                    return spec, "action", None, action.name
+            allowed = {"GET": "get", "PATCH": "update", "DELETE": "delete"}.get(method)
+            if allowed in ops:
+                return spec, "member", parts[1], None
+            return None
+        if len(parts) == 3:
+            for action in spec.actions.values():
+                if action.scope == "member" and action.segment == parts[2] and (
+                    action.method == method
+                ):
+                    return spec, "action", parts[1], action.name
+        return None
+
+    # ------------------------------------------------------------------ rate limits
+
+    def _rate_limit(
+        self, token: str, org: str, spec: ResourceSpec, kind: str, action: str | None,
+        method: str,
+    ) -> web.Response | None:
+        limits = self.rate_limits
+        if limits is None:
+            return None
+        rate_class = spec.rate_class
+        if action is not None:
+            rate_class = spec.actions[action].rate_class or rate_class
+        scopes: list[tuple[str, str, Any]] = [
+            ("standard", token, limits.standard),
+            ("organization", org, limits.organization),
+        ]
+        if rate_class:
+            scopes.append((rate_class, token, getattr(limits, rate_class, None)))
+        now = time.monotonic()
+        windows = []
+        for name, key, rate in scopes:
+            if rate is None:
+                continue
+            window = self._windows.get((name, key))
+            if window is None:
+                window = self._windows[(name, key)] = _Window(rate.requests, rate.seconds)
+            wait = window.check(now)
+            if wait is not None:
+                error = _error(429, "Too many requests", "Rate limit reached. Try again later")
+                error["limit"] = rate.requests
+                error["period"] = int(rate.seconds) if float(rate.seconds).is_integer() else (
+                    rate.seconds
+                )
+                response = self._errors(429, [error])
+                response.headers["X-RateLimit-Reset"] = str(max(1, math.ceil(wait)))
+                return response
+            windows.append(window)
+        for window in windows:
+            window.arrivals.append(now)
+        return None
+
+    # ------------------------------------------------------------------ documents
+
+    def _json(self, status: int, document: Any, content_type: str = JSONAPI) -> web.Response:
+        return web.Response(
+            status=status, body=orjson.dumps(document), content_type=content_type,
+            charset="utf-8",
+        )
+
+    def _errors(self, status: int, errors: list[dict[str, Any]]) -> web.Response:
+        return self._json(status, {"errors": errors})
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        if not request.can_read_body:
+            return {}
+        raw = await request.read()
+        if not raw.strip():
+            return {}
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise QueryError("Bad Request", "request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise QueryError("Bad Request", "request body must be a JSON object")
+        return body
+
+    def serialize(
+        self,
+        record: Record,
+        include_tree: Mapping[str, Any] | None = None,
+        fields: Mapping[str, set[str]] | None = None,
+    ) -> dict[str, Any]:
+        """A stored record as a JSON:API resource object (stubs for relationships not
+        included, ``data`` for included ones and for ``organization``)."""
+        type_ = record["type"]
+        wanted = (fields or {}).get(type_)
+        attributes = record.get("attributes") or {}
+        if wanted is not None:
+            attributes = {k: v for k, v in attributes.items() if k in wanted}
+        relationships: dict[str, Any] = {}
+        for name, value in (record.get("relationships") or {}).items():
+            if wanted is not None and name not in wanted:
+                continue
+            if (include_tree is not None and name in include_tree) or name == "organization":
+                relationships[name] = {"data": value}
+            else:
+                relationships[name] = {"meta": {"included": False}}
+        return {"id": record["id"], "type": type_, "attributes": attributes,
+                "relationships": relationships}
+
+    def _included(
+        self, spec: ResourceSpec, records: list[Record], include: str | None
+    ) -> tuple[dict[str, Any], list[Record], dict[tuple[str, str], dict[str, Any]]]:
+        """The include tree, the included records, and each included record's subtree."""
+        tree: dict[str, Any] = {}
+        if not include:
+            return tree, [], {}
+        for path in include.split(","):
+            path = path.strip()
+            if not path:
+                continue
+            node = tree
+            current: ResourceSpec | None = spec
+            for part in path.split("."):
+                if current is None or part not in current.relationships:
+                    raise QueryError("Unsupported Include", f"Unsupported include: {path}")
+                node = node.setdefault(part, {})
+                current = self.registry.spec_for_type(current.relationships[part].type)
+        included: dict[tuple[str, str], Record] = {}
+        subtrees: dict[tuple[str, str], dict[str, Any]] = {}
+
+        def walk(record: Record, node: Mapping[str, Any]) -> None:
+            for name, child in node.items():
+                value = (record.get("relationships") or {}).get(name)
+                idents = value if isinstance(value, list) else [value] if value else []
+                for ident in idents:
+                    key = (ident["type"], str(ident["id"]))
+                    target = self.store.get(*key)
+                    if target is None:
+                        continue
+                    if key not in included:
+                        included[key] = target
+                        subtrees[key] = {}
+                    _merge(subtrees[key], child)
+                    walk(target, child)
+
+        for record in records:
+            walk(record, tree)
+        return tree, list(included.values()), subtrees
+
+    def _compound(
+        self,
+        request: web.Request,
+        spec: ResourceSpec,
+        primary: list[Record] | Record,
+        *,
+        meta: dict[str, Any] | None = None,
+        links: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> web.Response:
+        records = primary if isinstance(primary, list) else [primary]
+        tree, included, subtrees = self._included(spec, records, request.query.get("include"))
+        fields = {
+            key[len("fields["):-1]: set(value.split(","))
+            for key, value in request.query.items()
+            if key.startswith("fields[") and key.endswith("]")
+        }
+        data: Any = [self.serialize(r, tree, fields) for r in records]
+        if not isinstance(primary, list):
+            data = data[0]
+        document: dict[str, Any] = {"data": data}
+        if included:
+            document["included"] = [
+                self.serialize(r, subtrees[(r["type"], r["id"])], fields) for r in included
+            ]
+        if links is not None:
+            document["links"] = links
+        document["meta"] = meta or {}
+        return self._json(status, document)
+
+    # ------------------------------------------------------------------ reads
+
+    def _matching(self, request: web.Request, spec: ResourceSpec) -> list[Record]:
+        pairs = list(request.query.items())
+        key = (spec.name, tuple(p for p in pairs if not p[0].startswith(("page[", "include",
+                                                                          "fields["))))
+        cached = self.store.cached(key)
+        if cached is not None:
+            return cached
+        predicate = compile_filters(spec, parse_brackets(pairs, "filter"))
+        sort = request.query.get("sort")
+        keys = sort_key(spec, sort) if sort else []
+        if spec.is_report:
+            records = self.rules.report(spec, request.query, predicate_for=compile_filters)
+        else:
+            records = [r for r in self.store.table(spec.type).values() if predicate(r)]
+            records.sort(key=_id_key)
+        if keys:
+            records = apply_sort(records, keys)
+        self.store.remember(key, records)
+        return records
+
+    def _list(self, request: web.Request, spec: ResourceSpec) -> web.Response:
+        query = request.query
+        size = _int_param(query.get("page[size]"), DEFAULT_PAGE_SIZE, "page[size]")
+        size = max(1, min(size, MAX_PAGE_SIZE))
+        if "page[after]" in query:
+            return self._list_cursor(request, spec, size)
+        records = self._matching(request, spec)
+        number = max(1, _int_param(query.get("page[number]"), 1, "page[number]"))
+        total = len(records)
+        pages = max(1, math.ceil(total / size))
+        chunk = records[(number - 1) * size:number * size]
+        links = {"first": self._link(request, 1, size), "last": self._link(request, pages, size)}
+        if number < pages:
+            links["next"] = self._link(request, number + 1, size)
+        if number > 1:
+            links["prev"] = self._link(request, min(number - 1, pages), size)
+        meta = {"current_page": number, "total_pages": pages, "total_count": total,
+                "page_size": size, "max_page_size": MAX_PAGE_SIZE}
+        return self._compound(request, spec, chunk, meta=meta, links=links)
+
+    def _list_cursor(self, request: web.Request, spec: ResourceSpec, size: int) -> web.Response:
+        if spec.is_report or not spec.cursor:
+            raise QueryError("Bad Request", "cursor pagination is not supported here",
+                             code="keyset_unsupported")
+        sort = request.query.get("sort")
+        if sort and sort.strip() not in ("id",):
+            raise QueryError("Bad Request", "cursor pagination supports sorting by id only",
+                             code="keyset_unsupported_sort")
+        after = request.query.get("page[after]", "")
+        records = self._matching(request, spec)
+        start = 0
+        if after:
+            try:
+                last = base64.urlsafe_b64decode(after.encode() + b"==").decode()
+            except (ValueError, UnicodeDecodeError):
+                raise QueryError("Bad Request", "invalid cursor",
+                                 code="keyset_invalid_cursor") from None
+            last_key = _id_key({"id": last})
+            start = len(records)
+            for index, record in enumerate(records):
+                if _id_key(record) > last_key:
+                    start = index
+                    break
+        chunk = records[start:start + size]
+        links: dict[str, Any] = {}
+        if chunk and start + size < len(records):
+            cursor = base64.urlsafe_b64encode(chunk[-1]["id"].encode()).decode().rstrip("=")
+            links["next"] = str(
+                request.url.update_query({"page[after]": cursor, "page[size]": str(size)})
+            )
+        meta = {"page_size": size, "max_page_size": MAX_PAGE_SIZE}
+        return self._compound(request, spec, chunk, meta=meta, links=links)
+
+    def _link(self, request: web.Request, number: int, size: int) -> str:
+        url: URL = request.url.update_query({"page[number]": str(number), "page[size]": str(size)})
+        return str(url)
+
+    def _show(self, request: web.Request, spec: ResourceSpec, id_: str) -> web.Response:
+        record = self.store.get(spec.type, id_)
+        if record is None:
+            return self._not_found()
+        return self._compound(request, spec, record)
+
+    def _not_found(self) -> web.Response:
+        return self._errors(404, [_error(404, "Not Found", "Record not found")])
+
+    # ------------------------------------------------------------------ writes
+
+    def _data(self, spec: ResourceSpec, body: Mapping[str, Any]) -> dict[str, Any]:
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise QueryError("Bad Request", "request body must have a 'data' object")
+        if data.get("type") not in (None, spec.type):
+            raise QueryError("Conflict", f"type must be {spec.type!r}", status=409)
+        return data
+
+    def _create(self, request: web.Request, spec: ResourceSpec, body: Mapping[str, Any]
+                ) -> web.Response:
+        if "create" not in spec.operations:
+            return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
+        data = self._data(spec, body)
+        record, errors = self.rules.create(spec, data)
+        if errors:
+            return self._errors(422, errors)
+        assert record is not None
+        return self._compound(request, spec, record, status=201)
+
+    def _update(self, request: web.Request, spec: ResourceSpec, id_: str,
+                body: Mapping[str, Any]) -> web.Response:
+        record = self.store.get(spec.type, id_)
+        if record is None:
+            return self._not_found()
+        data = self._data(spec, body)
+        errors = self.rules.update(spec, record, data)
+        if errors:
+            return self._errors(422, errors)
+        return self._compound(request, spec, record)
+
+    def _delete(self, spec: ResourceSpec, id_: str) -> web.Response:
+        if not self.store.delete(spec.type, id_):
+            return self._not_found()
+        return web.Response(status=204)
+
+    def _bulk(self, spec: ResourceSpec, op: str, body: Mapping[str, Any], bulk: bool
+              ) -> web.Response:
+        if op not in spec.bulk or not bulk:
+            return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
+        items = body.get("data")
+        if not isinstance(items, list):
+            raise QueryError("Bad Request", "a bulk request needs 'data': [...]")
+        status, document = self.rules.bulk(spec, op, items)
+        if status == 204:
+            return web.Response(status=204)
+        payload = {"data": [self.serialize(r) for r in document.get("data", [])]}
+        if "errors" in document:
+            return self._errors(status, document["errors"])
+        return self._json(status, payload)
+
+    def _action(self, request: web.Request, spec: ResourceSpec, id_: str | None, name: str,
+                body: Mapping[str, Any]) -> web.Response:
+        record = None
+        if id_ is not None:
+            record = self.store.get(spec.type, id_)
+            if record is None:
+                return self._not_found()
+        outcome = self.rules.action(spec, spec.actions[name], record, body, request.query)
+        if outcome.errors:
+            return self._errors(outcome.status, outcome.errors)
+        if outcome.plain is not None:
+            return self._json(outcome.status, outcome.plain, content_type="application/json")
+        if outcome.records is not None:
+            return self._compound(request, spec, outcome.records, status=outcome.status)
+        if outcome.record is not None:
+            return self._compound(request, spec, outcome.record, status=outcome.status)
+        return web.Response(status=204)
+
+
+class _Dropped(Exception):
+    """The injected fault closed the connection: no answer."""
+
+
+def _merge(into: dict[str, Any], tree: Mapping[str, Any]) -> None:
+    for key, child in tree.items():
+        _merge(into.setdefault(key, {}), child)
+
+
+def _id_key(record: Mapping[str, Any]) -> tuple[int, int, str]:
+    id_ = str(record["id"])
+    return (0, int(id_), "") if id_.isdigit() else (1, 0, id_)
+
+
+def _int_param(value: str | None, default: int, name: str) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise QueryError("Bad Request", f"{name} must be a number") from None
+
+
+def _error(status: int, title: str, detail: str, *, code: str | None = None,
+           pointer: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"status": str(status)}
+    if code:
+        error["code"] = code
+    error["title"] = title
+    error["detail"] = detail
+    if pointer:
+        error["source"] = {"pointer": pointer}
+    return error
