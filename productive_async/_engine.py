@@ -420,7 +420,9 @@ class Action:
         body: Any = None
         if spec.payload == "query":
             params = encode_params(kwargs)
-        elif spec.payload == "attributes":
+        elif spec.payload == "attributes" and kwargs:
+            # Called without arguments, an action sends no body (seed 004: PATCH
+            # invoices/40/export, .../45/export_update; seed 003: POST contracts/19/generate).
             body = resource_document(owner.spec, owner.spec.type, kwargs)
         elif spec.payload == "bulk":
             items = kwargs.pop("items", None)
@@ -429,7 +431,7 @@ class Action:
                     f"{owner.spec.name}.{spec.name}() takes items=[...] only"
                 )
             body = {"data": [_bulk_item(owner.spec, item) for item in items]}
-        elif kwargs:
+        elif kwargs and spec.payload == "none":
             raise InvalidRequestError(
                 f"{owner.spec.name}.{spec.name}() takes no arguments besides the id: "
                 f"got {', '.join(kwargs)}"
