@@ -192,26 +192,23 @@ class RateGate:
                 window.sent.remove(sent_at)
 
     def _dispatch(self) -> None:
+        # Waiters are looked at in arrival order and every class's capacity is the same for all
+        # of them at this instant, so a later waiter can never take a slot of a class an earlier
+        # one is waiting on, while waiters on other classes go ahead (first come, first served
+        # per class).
         now = self.clock.time()
-        blocked: set[str] = set()
         wake_at = math.inf
         remaining: deque[_Waiter] = deque()
         for waiter in self._waiters:
             if waiter.future.done():
                 continue
-            if any(w.name in blocked for w in waiter.windows):
-                remaining.append(waiter)
-                continue
-            waits = [(w, w.free_at(now)) for w in waiter.windows]
-            late = [(w, t) for w, t in waits if t > now]
-            if not late:
+            free_at = max(w.free_at(now) for w in waiter.windows)
+            if free_at <= now:
                 for window in waiter.windows:
                     window.sent.append(now)
                 waiter.future.set_result(now)
-                continue
-            remaining.append(waiter)
-            for window, free_at in late:
-                blocked.add(window.name)
+            else:
+                remaining.append(waiter)
                 wake_at = min(wake_at, free_at)
         self._waiters = remaining
         self._schedule(wake_at)

@@ -1,0 +1,274 @@
+"""The retry table, the 429 gate, timeouts and secrecy of the token (controllable clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+from unittest import mock
+
+import aiohttp
+import orjson
+import pytest
+from conftest import BASE_URL, ORG, TOKEN, CompatAioresponses, sent_requests
+
+import productive_async as pa
+
+ANY = re.compile(r"https://api\.productive\.io/.*")
+INVOICE = {"data": {"id": "1", "type": "invoices", "attributes": {"number": "1"}}}
+
+
+@pytest.fixture
+def clock() -> pa.FakeClock:
+    return pa.FakeClock()
+
+
+@pytest.fixture
+async def client(clock: pa.FakeClock) -> AsyncIterator[pa.Productive]:
+    async with pa.Productive(
+        TOKEN, ORG, base_url=BASE_URL, clock=clock,
+        rate_limits=pa.RateLimits(standard=pa.Rate(100, 10), organization=None),
+        retry=pa.RetryPolicy(max_retries=3, backoff_base=1.0, backoff_cap=8.0),
+    ) as c:
+        yield c
+
+
+def ok(m: CompatAioresponses, method: str = "GET", body: Any = INVOICE, status: int = 200
+       ) -> None:
+    m.add(ANY, method, status=status, body=orjson.dumps(body),
+          content_type="application/vnd.api+json")
+
+
+def fail(m: CompatAioresponses, method: str, status: int, body: Any = None,
+         headers: dict[str, str] | None = None) -> None:
+    m.add(ANY, method, status=status, headers=headers,
+          body=orjson.dumps(body or {"errors": [{"status": status, "title": "Boom"}]}),
+          content_type="application/vnd.api+json")
+
+
+async def run(clock: pa.FakeClock, coro: Awaitable[Any], *, seconds: float = 60.0) -> Any:
+    task = asyncio.ensure_future(coro)
+    waited = 0.0
+    while not task.done() and waited < seconds:
+        await clock.advance(0.25)
+        waited += 0.25
+    return await task
+
+
+def too_many(limit: int = 100, period: int = 10) -> dict[str, Any]:
+    return {"errors": [{"status": 429, "title": "Too many requests",
+                        "detail": "Rate limit reached. Try again later",
+                        "limit": limit, "period": period}]}
+
+
+async def test_429_is_retried_after_the_reset_even_for_post(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    fail(mocked, "POST", 429, too_many(), headers={"X-RateLimit-Reset": "4"})
+    ok(mocked, "POST", status=201)
+    record = await run(clock, client.invoices.create(currency="EUR"))
+    assert record.id == "1"
+    assert client.stats["rate_limited"] == 1 and client.stats["attempts"] == 2
+    assert clock.time() >= 4.0
+
+
+async def test_429_pauses_the_matching_class_for_every_task(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    fail(mocked, "GET", 429, too_many(100, 10), headers={"X-RateLimit-Reset": "5"})
+    ok(mocked)
+    ok(mocked)
+    first = asyncio.ensure_future(client.invoices.get(1))
+    await clock.advance(0.1)
+    other = asyncio.ensure_future(client.invoices.get(2))  # a different task, same class
+    await clock.advance(4.0)
+    assert not first.done() and not other.done()
+    await clock.advance(1.5)
+    assert (await first).id == "1" and (await other).id == "1"
+
+
+async def test_429_honours_retry_after_when_no_reset_header(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    fail(mocked, "GET", 429, too_many(), headers={"Retry-After": "3"})
+    ok(mocked)
+    await run(clock, client.invoices.get(1))
+    assert clock.time() >= 3.0
+
+
+async def test_server_time_limit_beyond_the_maximum_wait_raises_with_retry_time(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    body = {"errors": [{"status": 429, "title": "Server time limit exceeded",
+                        "limit": 1800, "period": 3600}]}
+    fail(mocked, "GET", 429, body, headers={"X-RateLimit-Reset": "1200"})
+    with pytest.raises(pa.RateLimitError) as caught:
+        await run(clock, client.invoices.get(1))
+    assert caught.value.retry_after == 1200.0
+    assert caught.value.server_time_limit
+    assert len(sent_requests(mocked)) == 1
+
+
+async def test_server_time_limit_within_the_maximum_wait_is_waited_out(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    body = {"errors": [{"status": 429, "title": "Server time limit exceeded"}]}
+    fail(mocked, "GET", 429, body, headers={"X-RateLimit-Reset": "30"})
+    ok(mocked)
+    assert (await run(clock, client.invoices.get(1))).id == "1"
+    assert clock.time() >= 30.0
+
+
+async def test_5xx_is_retried_for_get(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    fail(mocked, "GET", 503)
+    fail(mocked, "GET", 500)
+    ok(mocked)
+    assert (await run(clock, client.invoices.get(1))).id == "1"
+    assert client.stats["attempts"] == 3
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_5xx_is_not_retried_for_post_or_patch(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock, method: str
+) -> None:
+    fail(mocked, method, 502)
+    call = client.invoices.create(currency="EUR") if method == "POST" else (
+        client.invoices.update(1, number="2")
+    )
+    with pytest.raises(pa.ServerError) as caught:
+        await run(clock, call)
+    assert caught.value.status == 502
+    assert len(sent_requests(mocked)) == 1
+
+
+async def test_5xx_is_retried_for_an_action_the_registry_marks_idempotent(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    fail(mocked, "GET", 500)
+    mocked.add(ANY, "GET", status=200, body=b'{"data": []}', content_type="application/json")
+    assert await run(clock, client.invoices.preview(1, budget_ids=[1])) == []
+
+
+async def test_delete_is_retried_after_a_5xx(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    fail(mocked, "DELETE", 500)
+    mocked.add(ANY, "DELETE", status=204)
+    assert await run(clock, client.invoices.delete(1)) is None
+
+
+def refused() -> aiohttp.ClientConnectorError:
+    return aiohttp.ClientConnectorError(mock.Mock(ssl=False), OSError(111, "refused"))
+
+
+async def test_connection_refused_is_retried_for_any_method(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    mocked.add(ANY, "POST", exception=refused())
+    ok(mocked, "POST", status=201)
+    assert (await run(clock, client.invoices.create(currency="EUR"))).id == "1"
+
+
+@pytest.mark.parametrize(
+    "exc", [asyncio.TimeoutError(), aiohttp.ServerDisconnectedError()], ids=["timeout", "drop"]
+)
+async def test_failure_after_sending_is_not_retried_for_post(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock, exc: Exception
+) -> None:
+    mocked.add(ANY, "POST", exception=exc)
+    with pytest.raises(pa.TransportError) as caught:
+        await run(clock, client.invoices.create(currency="EUR"))
+    assert caught.value.sent and caught.value.method == "POST"
+    assert len(sent_requests(mocked)) == 1
+
+
+@pytest.mark.parametrize(
+    "exc", [asyncio.TimeoutError(), aiohttp.ServerDisconnectedError()], ids=["timeout", "drop"]
+)
+async def test_failure_after_sending_is_retried_for_get(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock, exc: Exception
+) -> None:
+    mocked.add(ANY, "GET", exception=exc)
+    ok(mocked)
+    assert (await run(clock, client.invoices.get(1))).id == "1"
+
+
+async def test_retries_stop_at_max_retries_with_the_last_error(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    for _ in range(4):
+        fail(mocked, "GET", 503)
+    with pytest.raises(pa.ServerError):
+        await run(clock, client.invoices.get(1))
+    assert client.stats["attempts"] == 4  # 1 + max_retries
+
+
+async def test_retries_are_logged_without_the_token(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="productive_async")
+    fail(mocked, "GET", 503)
+    ok(mocked)
+    await run(clock, client.invoices.get(7))
+    retry_lines = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retry_lines) == 1
+    assert "GET invoices/7 (attempt 2 of 4)" in retry_lines[0] and "503" in retry_lines[0]
+    assert all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+def test_backoff_is_full_jitter_and_capped() -> None:
+    policy = pa.RetryPolicy(backoff_base=0.5, backoff_cap=4.0)
+    rng = random.Random(1)
+    for attempt in range(1, 10):
+        ceiling = min(4.0, 0.5 * 2 ** (attempt - 1))
+        samples = [policy.backoff(attempt, rng) for _ in range(200)]
+        assert all(0.0 <= s <= ceiling for s in samples)
+        assert max(samples) > 0.8 * ceiling  # spread over the whole range, not fixed
+
+
+async def test_waiting_for_a_slot_does_not_count_against_the_request_timeout(
+    mocked: CompatAioresponses,
+) -> None:
+    # A real clock and a 0.2 s request timeout; the limiter makes the second request wait
+    # 0.5 s for its slot: it must still succeed.
+    async with pa.Productive(
+        TOKEN, ORG, rate_limits=pa.RateLimits(standard=pa.Rate(1, 0.5, margin=0),
+                                              organization=None),
+        timeouts=pa.Timeouts(total=0.2, connect=0.2),
+    ) as client:
+        ok(mocked)
+        ok(mocked)
+        await client.invoices.get(1)
+        assert (await client.invoices.get(2)).id == "1"
+
+
+def test_token_never_appears_in_reprs() -> None:
+    client = pa.Productive(TOKEN, ORG)
+    assert TOKEN not in repr(client)
+    assert TOKEN not in repr(client._transport) and TOKEN not in str(vars(client._transport))
+    assert TOKEN not in repr(client.invoices)
+
+
+async def test_token_never_appears_in_errors(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    fail(mocked, "GET", 401, {"errors": [{"status": "401", "code": "invalid_auth_token",
+                                          "title": "Unauthorized"}]})
+    with pytest.raises(pa.AuthenticationError) as caught:
+        await run(clock, client.invoices.get(1))
+    text = f"{caught.value!s} {caught.value!r} {caught.value.headers} {vars(caught.value)}"
+    assert TOKEN not in text
+    assert caught.value.errors[0].code == "invalid_auth_token"
+
+
+def test_missing_credentials_are_rejected() -> None:
+    with pytest.raises(pa.InvalidRequestError, match="token"):
+        pa.Productive("", ORG)
+    with pytest.raises(pa.InvalidRequestError, match="organization"):
+        pa.Productive(TOKEN, "")
