@@ -97,7 +97,10 @@ class Sandbox:
             today=today,
             trial=trial,
         )
-        self.app = self.server.make_app()
+
+    def make_app(self) -> web.Application:
+        """A new aiohttp application over this sandbox's state (for your own runner)."""
+        return self.server.make_app()
 
     @property
     def log(self) -> RequestLog:
@@ -108,7 +111,7 @@ class Sandbox:
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Run the server on ``host:port`` (port 0: any free port) and yield its base URL
         (``http://127.0.0.1:<port>/api/v2/``); stops when the block exits."""
-        runner = web.AppRunner(self.app, access_log=None)
+        runner = web.AppRunner(self.server.make_app(), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()

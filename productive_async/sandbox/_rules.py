@@ -163,9 +163,7 @@ class Rules:
                ) -> tuple[Record | None, ErrorList]:
         record = self.blank(spec)
         errors = self._apply(spec, record, data)
-        validator = self._validators.get(spec.type)
-        if validator is not None:
-            errors.extend(validator(spec, record, None))
+        errors.extend(self._validate(spec, record, None, errors))
         if errors:
             return None, _dedupe(errors)
         record["id"] = self.store.new_id(spec.type)
@@ -180,9 +178,7 @@ class Rules:
             "relationships": dict(record.get("relationships") or {}),
         }
         errors = self._apply(spec, candidate, data)
-        validator = self._validators.get(spec.type)
-        if validator is not None:
-            errors.extend(validator(spec, candidate, record))
+        errors.extend(self._validate(spec, candidate, record, errors))
         if errors:
             return _dedupe(errors)
         if "updated_at" in candidate["attributes"]:
@@ -191,6 +187,15 @@ class Rules:
         record.update(candidate)
         self.store.touch()
         return []
+
+    def _validate(self, spec: ResourceSpec, record: Record, old: Record | None,
+                  found: ErrorList) -> ErrorList:
+        """The resource's own validations, less fields that already have an error."""
+        validator = self._validators.get(spec.type)
+        if validator is None:
+            return []
+        flagged = {str(e.get("source")) for e in found}
+        return [e for e in validator(spec, record, old) if str(e.get("source")) not in flagged]
 
     def _after_write(self, spec: ResourceSpec, record: Record) -> None:
         attrs_ = record["attributes"]
