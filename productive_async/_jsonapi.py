@@ -77,11 +77,21 @@ def format_value(value: Any) -> str:
     if isinstance(value, (Ref, Record)):
         return value.id
     if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        if not value:
+            raise InvalidRequestError("an empty list matches nothing; leave the filter out")
+        items = _ordered(value) if isinstance(value, (set, frozenset)) else value
         return ",".join(format_value(v) for v in items)
     if value is None:
         raise InvalidRequestError("a filter value cannot be None")
     raise InvalidRequestError(f"cannot send a {type(value).__name__} as a query value")
+
+
+def _ordered(values: set[Any] | frozenset[Any]) -> list[Any]:
+    """A set in a stable order: numbers numerically, anything else by text."""
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
 
 
 def encode_filters(filters: Filters | None, prefix: str = "filter") -> QueryParams:
@@ -108,6 +118,8 @@ def encode_filters(filters: Filters | None, prefix: str = "filter") -> QueryPara
     for name, value in filters.items():
         key = f"{prefix}[{name}]"
         if name == "custom_fields" and isinstance(value, Mapping):
+            if not value:
+                raise InvalidRequestError("filter 'custom_fields': no field given")
             for field_id, condition in value.items():
                 out.extend(_encode_condition(f"{key}[{field_id}]", f"custom field {field_id}",
                                              condition))
@@ -120,6 +132,8 @@ def _encode_condition(key: str, label: str, value: Any) -> QueryParams:
     if isinstance(value, FilterGroup):
         raise InvalidRequestError(f"filter {label!r}: a group cannot be a filter's value")
     if isinstance(value, Mapping):
+        if not value:
+            raise InvalidRequestError(f"filter {label!r}: no operator given")
         out: QueryParams = []
         for op, operand in value.items():
             if op not in FILTER_OPERATORS:
@@ -184,6 +198,8 @@ def encode_params(params: Mapping[str, Any]) -> QueryParams:
     for name, value in params.items():
         if value is None:
             continue
+        if isinstance(value, (set, frozenset)):
+            value = _ordered(value)
         if isinstance(value, (list, tuple)):
             out.extend((f"{name}[]", format_value(v)) for v in value)
         else:
@@ -304,8 +320,11 @@ def parse_document(body: Any, models: ModelFactory) -> Document:
             pending.append(primary)
     except (KeyError, TypeError, AttributeError) as exc:
         raise DecodeError(f"malformed resource object: {exc!r}") from None
-    for record in pending:
-        models.set_relationships(record, _resolve_relationships(record.raw, index))
+    try:
+        for record in pending:
+            models.set_relationships(record, _resolve_relationships(record.raw, index))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DecodeError(f"malformed relationship: {exc!r}") from None
     return Document(primary, body.get("meta") or {}, body.get("links") or {})
 
 

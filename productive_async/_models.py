@@ -49,7 +49,7 @@ class Ref:
 _BASE_NAMES = frozenset({"id", "type", "raw", "relationships", "ref", "attributes", "get"})
 
 
-@attrs.define(slots=True, eq=True, repr=False, frozen=True, weakref_slot=False)
+@attrs.define(slots=True, eq=False, repr=False, frozen=True, weakref_slot=False)
 class Record:
     """One resource object, typed.
 
@@ -111,6 +111,15 @@ class Record:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} type={self.type!r} id={self.id!r}>"
 
+    def __eq__(self, other: object) -> bool:
+        # By identity and content as sent; relationships are not followed (they may cycle).
+        if not isinstance(other, Record):
+            return NotImplemented
+        return self.type == other.type and self.id == other.id and self.raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.id))
+
 
 def _singular(type_: str) -> str:
     """``time_entries`` -> ``time_entry``, ``people`` -> ``person`` (record class names)."""
@@ -141,105 +150,91 @@ _KIND_TYPES: dict[str, Any] = {
     "any": Any,
 }
 
-_warned: set[tuple[str, str]] = set()
+class Misfit(ValueError):
+    """A value that does not fit its attribute's kind (raised by the converter's hooks)."""
 
 
-def _lenient(kind: str, value: Any, parsed: Any) -> Any:
-    if parsed is _MISFIT:
-        key = (kind, type(value).__name__)
-        if key not in _warned:
-            _warned.add(key)
-            log.warning("kept a %s value as sent: expected %s", type(value).__name__, kind)
-        return value
-    return parsed
-
-
-_MISFIT = object()
-
-
-def _parse_date(value: Any) -> Any:
-    if isinstance(value, str):
+def _parse_date(value: Any) -> dt.date:
+    if isinstance(value, str) and len(value) == 10:
         try:
-            return dt.date.fromisoformat(value[:10]) if len(value) >= 10 else _MISFIT
+            return dt.date.fromisoformat(value)
         except ValueError:
-            return _MISFIT
-    return _MISFIT
+            pass
+    raise Misfit
 
 
-def _parse_datetime(value: Any) -> Any:
-    if isinstance(value, str):
+def _parse_datetime(value: Any) -> dt.datetime:
+    if isinstance(value, str) and len(value) > 10:
         try:
-            return dt.datetime.fromisoformat(value)
+            parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            return _MISFIT
-    return _MISFIT
+            raise Misfit from None
+        if parsed.tzinfo is not None:
+            return parsed
+    raise Misfit  # timestamps carry an offset ("Documents"): a naive one is not what we expect
 
 
-def _parse_decimal(value: Any) -> Any:
-    if isinstance(value, bool):
-        return _MISFIT
-    if isinstance(value, (str, int)):
+def _parse_decimal(value: Any) -> Decimal:
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         try:
             return Decimal(value)
         except InvalidOperation:
-            return _MISFIT
+            raise Misfit from None
     if isinstance(value, float):
         return Decimal(repr(value))
-    return _MISFIT
+    raise Misfit
 
 
-def _parse_int(value: Any) -> Any:
+def _parse_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    return _MISFIT
+    raise Misfit
 
 
-def _parse_float(value: Any) -> Any:
+def _parse_float(value: Any) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
         try:
             return float(value)
         except ValueError:
-            return _MISFIT
-    return _MISFIT
+            raise Misfit from None
+    raise Misfit
 
 
 def _same_type(expected: type) -> Any:
     def parse(value: Any) -> Any:
-        return value if isinstance(value, expected) else _MISFIT
+        if isinstance(value, expected):
+            return value
+        raise Misfit
 
     return parse
 
 
-def _hook(kind: str, parse: Any) -> Any:
+def _hook(parse: Any) -> Any:
     def structure(value: Any, _type: Any) -> Any:
-        return _lenient(kind, value, parse(value))
+        return parse(value)
 
     return structure
 
 
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
-    parsers: list[tuple[Any, str, Any]] = [
-        (dt.date, "date", _parse_date),
-        (dt.datetime, "datetime", _parse_datetime),
-        (Decimal, "decimal", _parse_decimal),
-        (int, "integer", _parse_int),
-        (float, "number", _parse_float),
-        (bool, "boolean", _same_type(bool)),
-        (str, "string", _same_type(str)),
+    parsers: list[tuple[Any, Any]] = [
+        (dt.date, _parse_date),
+        (dt.datetime, _parse_datetime),
+        (Decimal, _parse_decimal),
+        (int, _parse_int),
+        (float, _parse_float),
+        (bool, _same_type(bool)),
+        (str, _same_type(str)),
+        (dict, _same_type(dict)),
+        (list, _same_type(list)),
     ]
-    for py_type, kind, parse in parsers:
-        conv.register_structure_hook(py_type, _hook(kind, parse))
-    conv.register_structure_hook(
-        dict, lambda v, _t: v if isinstance(v, dict) else _lenient("object", v, _MISFIT)
-    )
-    conv.register_structure_hook(
-        list, lambda v, _t: v if isinstance(v, list) else _lenient("array", v, _MISFIT)
-    )
+    for py_type, parse in parsers:
+        conv.register_structure_hook(py_type, _hook(parse))
     # Outgoing values (request bodies and query strings): JSON-ready types.
     conv.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())
     conv.register_unstructure_hook(dt.date, lambda v: v.isoformat())
@@ -248,7 +243,8 @@ def _make_converter() -> cattrs.Converter:
     return conv
 
 
-#: The one converter holding the SDK's typing policy (see module docstring).
+#: The one converter holding the SDK's typing policy (see module docstring). Its structure
+#: hooks raise :class:`Misfit` for a value that does not fit; records then keep it as sent.
 converter: cattrs.Converter = _make_converter()
 
 
@@ -264,6 +260,7 @@ class ModelFactory:
         self._registry = registry
         self._classes: dict[str, type[Record]] = {}
         self._plans: dict[str, tuple[tuple[str, str, Any], ...]] = {}
+        self._warned: set[tuple[str, str]] = set()
 
     def record_class(self, type_: str) -> type[Record]:
         """The :class:`Record` subclass for ``type_`` (plain :class:`Record` if unregistered)."""
@@ -300,7 +297,7 @@ class ModelFactory:
             slots=True,
             frozen=True,
             repr=False,
-            eq=True,
+            eq=False,
             weakref_slot=False,
         )
         cls._spec = spec  # type: ignore[attr-defined]
@@ -323,8 +320,23 @@ class ModelFactory:
         for api_name, field, py_type in plan:
             value = attributes.get(api_name)
             if value is not None:
-                values[field] = structure(value, py_type)
+                try:
+                    values[field] = structure(value, py_type)
+                except Misfit:
+                    values[field] = value
+                    self._misfit(type_, api_name, value)
         return cls(id=str(resource["id"]), type=type_, raw=resource, **values)
+
+    def _misfit(self, type_: str, name: str, value: Any) -> None:
+        if (type_, name) in self._warned:
+            return
+        self._warned.add((type_, name))
+        spec = self._registry.spec_for_type(type_)
+        kind = spec.attributes[name].kind if spec is not None else "?"
+        log.warning(
+            "%s.%s: kept %s value %.60r as sent (registry kind: %s); further misfits of this "
+            "attribute are not logged", type_, name, type(value).__name__, value, kind,
+        )
 
     def set_relationships(self, record: Record, relationships: dict[str, Any]) -> None:
         """Attach resolved relationships (second phase of building a compound document)."""

@@ -175,7 +175,7 @@ async def test_connection_refused_is_retried_for_any_method(
 
 
 @pytest.mark.parametrize(
-    "exc", [asyncio.TimeoutError(), aiohttp.ServerDisconnectedError()], ids=["timeout", "drop"]
+    "exc", [TimeoutError(), aiohttp.ServerDisconnectedError()], ids=["timeout", "drop"]
 )
 async def test_failure_after_sending_is_not_retried_for_post(
     client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock, exc: Exception
@@ -188,7 +188,7 @@ async def test_failure_after_sending_is_not_retried_for_post(
 
 
 @pytest.mark.parametrize(
-    "exc", [asyncio.TimeoutError(), aiohttp.ServerDisconnectedError()], ids=["timeout", "drop"]
+    "exc", [TimeoutError(), aiohttp.ServerDisconnectedError()], ids=["timeout", "drop"]
 )
 async def test_failure_after_sending_is_retried_for_get(
     client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock, exc: Exception

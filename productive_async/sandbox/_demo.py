@@ -40,11 +40,11 @@ payments               ~3,100  one per (partially) paid invoice
 Consistency: an invoice's ``amount`` is the sum of its line items, ``amount_with_tax`` adds the
 tax, ``amount_unpaid = amount_with_tax - amount_paid`` and its attributions add up to its
 amount; finalized invoices are numbered ``2025/0001`` per year in date order (credit notes
-``2025/CN001``), drafts have no number; a time entry's service belongs to a budget whose date range contains the entry; deal
-and service totals (worked/billable time, budget used, cost, revenue, profit, invoiced,
-expenses) are summed from the generated records. Money is integer cents in the deal's currency
-with ``_default`` (organization currency EUR, via ``exchange_rate``) and ``_normalized``
-(the record's own currency) variants.
+``2025/CN001``), drafts have no number; a time entry's service belongs to a budget whose date
+range contains the entry; deal and service totals (worked/billable time, budget used, cost,
+revenue, profit, invoiced, expenses) are summed from the generated records. Money is integer
+cents in the deal's currency with ``_default`` (organization currency EUR, via
+``exchange_rate``) and ``_normalized`` (the record's own currency) variants.
 
 The records of ``_seed_records.json`` (the seed documents' contracts and invoices, ids below
 1000, written by ``tools/extract_seed_records.py``) are merged in with their ids, completed with
@@ -683,7 +683,7 @@ class _Generator:
                 "tax_rate": self.follow(company, "default_tax_rate"),
                 "document_type": self.follow(company, "default_document_type"),
             }  # fmt: skip
-            probability, closed_on = self.sales_status(attrs, rels, budget, start, end, created)
+            probability, closed_on = self.sales_status(attrs, rels, budget, end, created)
             attrs["probability"] = attrs["previous_probability"] = probability
             if closed_on is not None and not budget:
                 attrs["time_to_close"] = closed_on - created
@@ -714,7 +714,6 @@ class _Generator:
         attrs: dict[str, Any],
         rels: dict[str, Any],
         budget: bool,
-        start: int,
         end: int,
         created: int,
     ) -> tuple[int, int | None]:
@@ -1024,7 +1023,8 @@ class _Generator:
             f"{export_id}" if export_id else None,
             "custom_fields": values or None, "created_at": created_at,
         }, deal, (amount, tax, paid_amount),
-            max(d for d in (created, day, sent, paid) if d is not None))  # fmt: skip
+            max(d for d in (created, day, sent, paid, day + 1 if exported else None)
+                if d is not None))  # fmt: skip
         if paid_amount:
             self.add("payments", {
                 "paid_on": _day(paid or 0), "created_at": self.ts(paid or 0),
