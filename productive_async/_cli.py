@@ -19,6 +19,7 @@ from typing import IO, Any
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -270,11 +271,12 @@ def pull(
     except InvalidRequestError as exc:
         raise click.UsageError(str(exc)) from None
     except ProductiveError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     if not quiet:
         where = out_path or "standard output"
-        console.print(f"{count} {spec.name} written to {where}", highlight=False)
+        console.print(f"{count} {spec.name} written to {escape(where)}", highlight=False,
+                      soft_wrap=True)
 
 
 async def _pull(
@@ -432,3 +434,7 @@ def resources() -> None:
         actions = ", ".join(sorted(spec.actions))
         prefix = "reports/" if spec.is_report else ""
         click.echo(f"{prefix}{spec.name}" + (f"  [{actions}]" if actions else ""))
+
+
+if __name__ == "__main__":  # python -m productive_async._cli
+    main()

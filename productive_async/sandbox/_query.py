@@ -131,8 +131,30 @@ def _equal(value: Any, raw: str) -> bool:
 _SEARCH_FILTERS = frozenset({"query", "full_query", "jump_query", "quick_query"})
 
 
+def _attr(record: Record, name: str) -> Any:
+    return (record.get("attributes") or {}).get(name)
+
+
+#: Filters computed from attributes, as the API documents them (seed 004's invoice filter list;
+#: deals ``type``: 1 deal, 2 budget).
+COMPUTED: dict[tuple[str, str], Callable[[Record], Any]] = {
+    ("deals", "type"): lambda r: 2 if _attr(r, "budget") else 1,
+    ("invoices", "invoice_state"): lambda r: 2 if _attr(r, "finalized_on") else 1,
+    ("invoices", "sent_status"): lambda r: 1 if _attr(r, "sent_on") else 2,
+    ("invoices", "invoice_type"): lambda r: _attr(r, "invoice_type_id"),
+    ("invoices", "export_status"): lambda r: 1 if _attr(r, "exported") else 2,
+    ("invoices", "payment_status"): lambda r: (
+        1 if (_attr(r, "amount_unpaid") or 0) <= 0 < (_attr(r, "amount_paid") or 0)
+        else 3 if (_attr(r, "amount_paid") or 0) > 0 else 2
+    ),
+}
+
+
 def field_getter(spec: ResourceSpec, name: str) -> Callable[[Record], Any] | None:
     """How to read filter/sort ``name`` off a stored record, or None if it cannot be read."""
+    computed = COMPUTED.get((spec.type, name))
+    if computed is not None:
+        return computed
     if name == "id":
         return lambda r: int(r["id"]) if str(r["id"]).isdigit() else r["id"]
     if name in spec.attributes:
