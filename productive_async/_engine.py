@@ -24,7 +24,7 @@ from ._jsonapi import (
     resource_document,
 )
 from ._models import ModelFactory, Record
-from ._registry import ActionSpec, ResourceSpec
+from ._registry import ActionSpec, ResourceSpec, rate_class_for
 from ._transport import Response, Timeouts, Transport
 
 if TYPE_CHECKING:
@@ -164,27 +164,39 @@ class ResourceClient:
 
         ``values``: attributes by API name (dates as :class:`datetime.date`, sent ISO 8601) and
         relationships by API name as a :class:`~productive_async.Ref`, a record, or a bare id
-        when the registry knows the relationship. Raises
+        when the registry knows the relationship; ``timeouts=`` overrides the client's
+        :class:`~productive_async.Timeouts` for this call. Raises
         :class:`~productive_async.ValidationError` (422, one error per invalid field).
         """
         self._require("create")
+        timeouts = values.pop("timeouts", None)
         body = resource_document(self.spec, self.spec.type, values)
-        return self._one(await self._send("POST", self.spec.path, json=body))
+        return self._one(await self._send(
+            "POST", self.spec.path, json=body, rate_class=rate_class_for(self.spec, "create"),
+            timeouts=timeouts,
+        ))
 
     async def update(self, id: str | int, **values: Any) -> Record:
         """``PATCH /<path>/{id}`` with the changed attributes/relationships -> the record.
 
-        Only what is given is sent. Raises :class:`~productive_async.ValidationError` (422),
-        :class:`~productive_async.NotFoundError` (404).
+        Only what is given is sent; ``timeouts=`` (a :class:`~productive_async.Timeouts`)
+        overrides the client's for this call. Raises
+        :class:`~productive_async.ValidationError` (422), :class:`~productive_async.NotFoundError`
+        (404).
         """
         self._require("update")
+        timeouts = values.pop("timeouts", None)
         body = resource_document(self.spec, self.spec.type, values)
-        return self._one(await self._send("PATCH", self._member_path(id), json=body))
+        return self._one(await self._send(
+            "PATCH", self._member_path(id), json=body,
+            rate_class=rate_class_for(self.spec, "update"), timeouts=timeouts,
+        ))
 
-    async def delete(self, id: str | int) -> None:
+    async def delete(self, id: str | int, *, timeouts: Timeouts | None = None) -> None:
         """``DELETE /<path>/{id}`` (204). Raises :class:`~productive_async.NotFoundError`."""
         self._require("delete")
-        await self._send("DELETE", self._member_path(id))
+        await self._send("DELETE", self._member_path(id),
+                         rate_class=rate_class_for(self.spec, "delete"), timeouts=timeouts)
 
     # ----------------------------------------------------------------- listing
 
@@ -200,6 +212,7 @@ class ResourceClient:
         pagination: Pagination = "pages",
         prefetch: int = 8,
         on_drift: Literal["raise", "ignore"] = "raise",
+        timeouts: Timeouts | None = None,
         **params: Any,
     ) -> AsyncIterator[Record]:
         """Every record of ``GET /<path>`` over all pages, as an async iterator.
@@ -208,7 +221,8 @@ class ResourceClient:
         ``sort``: ``["-created_at", "name"]``; ``include``: relationship paths
         (``"project.company"``); ``fields``: sparse fieldsets by type; ``page_size``: 1..200
         records per request; ``max_items``: stop after that many records; extra keyword
-        ``params`` go to the query string (e.g. ``group="person"`` on reports).
+        ``params`` go to the query string (e.g. ``group="person"`` on reports); ``timeouts``
+        overrides the client's per-attempt :class:`~productive_async.Timeouts` (seconds).
 
         ``pagination="pages"`` (default, page-number pagination): after the first page, up to
         ``prefetch`` later pages are fetched concurrently and records are still yielded in
@@ -237,16 +251,16 @@ class ResourceClient:
         if pagination == "cursor" and not self.spec.cursor:
             raise InvalidRequestError(f"{self.spec.name} does not support cursor pagination")
         for name in params:
-            if name in ("filter", "page", "sort", "include", "fields"):
+            if name in ("filter", "page", "sort", "include", "fields", "timeouts"):
                 raise InvalidRequestError(f"use the {name!r} argument, not a raw query parameter")
         if max_items is not None:
             page_size = max(1, min(page_size, max_items))
         query = build_query(filters=filters, sort=sort, include=include, fields=fields,
                             params=params)
         pages = (
-            self._cursor_pages(query, page_size)
+            self._cursor_pages(query, page_size, timeouts)
             if pagination == "cursor"
-            else self._numbered_pages(query, page_size, prefetch, on_drift, max_items)
+            else self._numbered_pages(query, page_size, prefetch, on_drift, max_items, timeouts)
         )
         return _records(pages, max_items)
 
@@ -261,6 +275,7 @@ class ResourceClient:
         pagination: Pagination = "pages",
         prefetch: int = 8,
         on_drift: Literal["raise", "ignore"] = "raise",
+        timeouts: Timeouts | None = None,
         **params: Any,
     ) -> AsyncIterator[Page]:
         """Like :meth:`list`, page by page (:class:`Page` with records, ``meta``, ``links``)."""
@@ -272,8 +287,8 @@ class ResourceClient:
         query = build_query(filters=filters, sort=sort, include=include, fields=fields,
                             params=params)
         if pagination == "cursor":
-            return self._cursor_pages(query, page_size)
-        return self._numbered_pages(query, page_size, prefetch, on_drift, None)
+            return self._cursor_pages(query, page_size, timeouts)
+        return self._numbered_pages(query, page_size, prefetch, on_drift, None, timeouts)
 
     async def count(self, *, filters: Filters | None = None, **params: Any) -> int:
         """``meta.total_count`` of ``GET /<path>`` with ``filters`` (one request, page size 1)."""
@@ -282,9 +297,11 @@ class ResourceClient:
         page = await self._fetch_page(query, 1, 1)
         return page.total_count or 0
 
-    async def _fetch_page(self, query: QueryParams, number: int, size: int) -> Page:
+    async def _fetch_page(
+        self, query: QueryParams, number: int, size: int, timeouts: Timeouts | None = None
+    ) -> Page:
         params = [*query, ("page[number]", str(number)), ("page[size]", str(size))]
-        response = await self._send("GET", self.spec.path, params=params)
+        response = await self._send("GET", self.spec.path, params=params, timeouts=timeouts)
         document = self._document(response)
         records = document.data if isinstance(document.data, list) else []
         return Page(records, document.meta, document.links, number)
@@ -296,8 +313,9 @@ class ResourceClient:
         prefetch: int,
         on_drift: str,
         max_items: int | None,
+        timeouts: Timeouts | None,
     ) -> AsyncIterator[Page]:
-        first = await self._fetch_page(query, 1, size)
+        first = await self._fetch_page(query, 1, size, timeouts)
         yield first
         total_pages = int(first.meta.get("total_pages") or 1)
         expected = first.total_count
@@ -311,7 +329,7 @@ class ResourceClient:
             for number in range(2, total_pages + 1):
                 while next_number <= total_pages and len(pending) < prefetch:
                     pending[next_number] = asyncio.create_task(
-                        self._fetch_page(query, next_number, size)
+                        self._fetch_page(query, next_number, size, timeouts)
                     )
                     next_number += 1
                 page = await pending.pop(number)
@@ -329,10 +347,12 @@ class ResourceClient:
                 with contextlib.suppress(BaseException):
                     await task
 
-    async def _cursor_pages(self, query: QueryParams, size: int) -> AsyncIterator[Page]:
+    async def _cursor_pages(
+        self, query: QueryParams, size: int, timeouts: Timeouts | None
+    ) -> AsyncIterator[Page]:
         params: QueryParams = [*query, ("page[size]", str(size)), ("page[after]", "")]
         while True:
-            response = await self._send("GET", self.spec.path, params=params)
+            response = await self._send("GET", self.spec.path, params=params, timeouts=timeouts)
             document = self._document(response)
             records = document.data if isinstance(document.data, list) else []
             yield Page(records, document.meta, document.links, None)

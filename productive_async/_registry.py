@@ -107,7 +107,9 @@ class ResourceSpec:
     ``path`` is relative to the base URL (``invoices``, ``reports/time_reports``); ``type`` the
     JSON:API type of its resource objects; ``operations`` the CRUD operations it supports;
     ``bulk`` the bulk-extension operations (``ext=bulk``); ``query`` extra query parameters
-    (``group`` on reports).
+    (``group`` on reports); ``rate_class`` the extra rate-limit class of every request to it
+    (``reports``), ``operation_rate_classes`` that of single operations (salary ``create`` and
+    ``update``: ``salaries``).
     """
 
     name: str
@@ -123,8 +125,14 @@ class ResourceSpec:
     bulk: frozenset[str] = frozenset()
     query: frozenset[str] = frozenset()
     rate_class: RateClass | None = None
+    operation_rate_classes: Mapping[str, RateClass] = attrs.field(factory=dict)
     cursor: bool = True
     is_report: bool = False
+
+
+def rate_class_for(spec: ResourceSpec, operation: str) -> RateClass | None:
+    """The extra rate-limit class of ``operation`` (``list``, ``create`` ...) on ``spec``."""
+    return spec.operation_rate_classes.get(operation, spec.rate_class)
 
 
 @attrs.frozen
@@ -214,6 +222,7 @@ def _parse_resource(name: str, raw: Mapping[str, object]) -> ResourceSpec:
         bulk=frozenset(get("bulk", [])),  # type: ignore[call-overload]
         query=frozenset(get("query", [])),  # type: ignore[call-overload]
         rate_class=get("rate_class", None),  # type: ignore[arg-type]
+        operation_rate_classes=dict(get("operation_rate_classes", {})),  # type: ignore[call-overload]
         cursor=bool(get("cursor", True)),
         is_report=bool(get("report", False)),
     )

@@ -77,6 +77,7 @@ SUPPORTING_COLLECTIONS: tuple[str, ...] = (
     "deal_statuses",
     "expenses",
     "payments",
+    "salaries",
 )
 
 REPORTS_PREFIX = "reports"
@@ -511,6 +512,20 @@ ATTRIBUTES: Mapping[str, Mapping[str, str]] = {
         "archived_at": DATETIME,
     },
     # Supporting collections: a few curated kinds; their body fields fill in the rest by name.
+    "salaries": {
+        "cost": MONEY,
+        "currency": STR,
+        "started_on": DATE,
+        "ended_on": DATE,
+        "working_hours": ARR,
+        "alternating_hours": ARR,
+        "overhead": MONEY,
+        "note": STR,
+        "salary_type_id": INT,
+        "holiday_calendar_id": INT,
+        "created_at": DATETIME,
+        "updated_at": DATETIME,
+    },
     "organizations": {
         "name": STR,
         "currency": STR,
@@ -868,6 +883,7 @@ RELATIONSHIPS: Mapping[str, Mapping[str, Json]] = {
         **CUSTOM_FIELD_RELATIONSHIPS,
     },
     "payments": {"organization": to_one("organizations"), "invoice": to_one("invoices")},
+    "salaries": {"person": to_one("people"), "organization": to_one("organizations")},
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -946,6 +962,11 @@ ACTION_OVERRIDES: Mapping[tuple[str, str], Json] = {
 
 #: Rate classes of actions (README "Rate limits"); salaries are not registered.
 ACTION_RATE_CLASSES: Mapping[str, str] = {"salaries": "salaries"}
+#: Rate classes of plain CRUD operations (shared/productive-api/README.md, "Rate limits":
+#: salary POST/PATCH 30 requests / 2 min); other operations are in the standard class only.
+OPERATION_RATE_CLASSES: Mapping[str, Mapping[str, str]] = {
+    "salaries": {"create": "salaries", "update": "salaries"},
+}
 
 # ---------------------------------------------------------------------------------------------
 # Source readers
@@ -1396,6 +1417,7 @@ def build_resource(
         "bulk": bulk,
         "query": sorted(listing.get("query") or ()),
         "rate_class": None,
+        "operation_rate_classes": dict(OPERATION_RATE_CLASSES.get(name, {})),
         "cursor": True,
         "report": False,
         "actions": build_actions(ops, name),

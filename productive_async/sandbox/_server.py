@@ -27,7 +27,7 @@ from aiohttp import web
 from yarl import URL
 
 from .._ratelimit import RateLimits
-from .._registry import Registry, ResourceSpec
+from .._registry import Registry, ResourceSpec, rate_class_for
 from ._query import (
     QueryError,
     apply_sort,
@@ -247,7 +247,10 @@ class SandboxServer:
         limits = self.rate_limits
         if limits is None:
             return None
-        rate_class = spec.rate_class
+        operation = {("collection", "GET"): "list", ("collection", "POST"): "create",
+                     ("member", "GET"): "get", ("member", "PATCH"): "update",
+                     ("member", "DELETE"): "delete"}.get((kind, method), "")
+        rate_class = rate_class_for(spec, operation)
         if action is not None:
             rate_class = spec.actions[action].rate_class or rate_class
         scopes: list[tuple[str, str, Any]] = [
