@@ -91,14 +91,13 @@ class RateLimits:
 class SlidingWindow:
     """The send-time log of one rate class."""
 
-    __slots__ = ("margin", "name", "paused_until", "rate", "sent")
+    __slots__ = ("margin", "name", "rate", "sent")
 
     def __init__(self, name: str, rate: Rate) -> None:
         self.name = name
         self.rate = rate
         self.margin = rate.effective_margin
         self.sent: deque[float] = deque()
-        self.paused_until = -math.inf
 
     def free_at(self, now: float) -> float:
         """Earliest time (monotonic seconds) at which one more request may be sent."""
@@ -106,16 +105,21 @@ class SlidingWindow:
         sent = self.sent
         while sent and sent[0] <= now - span:
             sent.popleft()
-        earliest = self.paused_until
         if len(sent) >= self.rate.requests:
-            earliest = max(earliest, sent[-self.rate.requests] + span)
-        return earliest
+            return sent[-self.rate.requests] + span
+        return -math.inf
 
 
 class _Waiter:
-    __slots__ = ("future", "windows")
+    __slots__ = ("classes", "future", "windows")
 
-    def __init__(self, windows: tuple[SlidingWindow, ...], future: asyncio.Future[float]):
+    def __init__(
+        self,
+        classes: tuple[str, ...],
+        windows: tuple[SlidingWindow, ...],
+        future: asyncio.Future[float],
+    ) -> None:
+        self.classes = classes
         self.windows = windows
         self.future = future
 
@@ -129,16 +133,19 @@ class RateGate:
         self.windows: dict[str, SlidingWindow] = {
             name: SlidingWindow(name, rate) for name, rate in limits.as_dict().items()
         }
+        #: Monotonic time (seconds) until which a class is closed after a 429, per class name;
+        #: kept whether or not the class has a window of its own (limits switched off).
+        self.paused_until: dict[str, float] = {}
         self._waiters: deque[_Waiter] = deque()
         self._timer: TimerHandle | None = None
         self._timer_at = math.inf
 
     def classes_for(self, rate_class: str | None) -> tuple[str, ...]:
-        """The classes a request of ``rate_class`` takes a slot from (inactive ones left out)."""
-        names = ["standard", "organization"]
-        if rate_class:
-            names.append(rate_class)
-        return tuple(n for n in names if n in self.windows)
+        """The classes a request of ``rate_class`` belongs to: ``standard``, ``organization``
+        and its own class if any. A class without a configured :class:`Rate` takes no slot but
+        can still be paused by a 429."""
+        names = ("standard", "organization")
+        return (*names, rate_class) if rate_class else names
 
     async def acquire(self, classes: Iterable[str]) -> float:
         """Wait for a slot in every class of ``classes``; returns the send time (seconds).
@@ -146,11 +153,12 @@ class RateGate:
         The time spent here is not part of any request timeout. If the waiting task is
         cancelled, no slot is taken (or the slot just granted is given back).
         """
+        classes = tuple(classes)
         windows = tuple(self.windows[c] for c in classes if c in self.windows)
-        if not windows:
+        if not windows and not self._waiters and self._paused_at(classes) <= self.clock.time():
             return self.clock.time()
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(windows, future)
+        waiter = _Waiter(classes, windows, future)
         self._waiters.append(waiter)
         self._dispatch()
         try:
@@ -166,9 +174,7 @@ class RateGate:
     def pause(self, classes: Iterable[str], until: float) -> None:
         """Close ``classes`` until monotonic time ``until`` (seconds) for every task: a 429."""
         for name in classes:
-            window = self.windows.get(name)
-            if window is not None:
-                window.paused_until = max(window.paused_until, until)
+            self.paused_until[name] = max(self.paused_until.get(name, -math.inf), until)
         self._dispatch()
 
     def class_matching(self, limit: int | None, period: float | None) -> str | None:
@@ -181,6 +187,9 @@ class RateGate:
         return None
 
     # ------------------------------------------------------------------ internals
+
+    def _paused_at(self, classes: tuple[str, ...]) -> float:
+        return max((self.paused_until.get(c, -math.inf) for c in classes), default=-math.inf)
 
     def _remove(self, waiter: _Waiter) -> None:
         with contextlib.suppress(ValueError):
@@ -202,7 +211,10 @@ class RateGate:
         for waiter in self._waiters:
             if waiter.future.done():
                 continue
-            free_at = max(w.free_at(now) for w in waiter.windows)
+            free_at = max(
+                self._paused_at(waiter.classes),
+                max((w.free_at(now) for w in waiter.windows), default=-math.inf),
+            )
             if free_at <= now:
                 for window in waiter.windows:
                     window.sent.append(now)

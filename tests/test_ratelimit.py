@@ -178,7 +178,22 @@ def test_classes_for_a_request() -> None:
     gate = RateGate(pa.RateLimits())
     assert gate.classes_for(None) == ("standard", "organization")
     assert gate.classes_for("reports") == ("standard", "organization", "reports")
-    assert RateGate(pa.RateLimits.unlimited()).classes_for("reports") == ()
+    # Without configured rates nothing takes a slot, but the classes can still be paused.
+    assert RateGate(pa.RateLimits.unlimited()).classes_for("reports") == (
+        "standard", "organization", "reports",
+    )
+
+
+async def test_pause_works_without_configured_rates() -> None:
+    clock = pa.FakeClock()
+    gate = RateGate(pa.RateLimits.unlimited(), clock)
+    assert await gate.acquire(("standard",)) == 0.0  # nothing to wait for
+    gate.pause(["standard"], until=3.0)
+    waiting = asyncio.create_task(gate.acquire(("standard", "organization")))
+    await clock.advance(2.9)
+    assert not waiting.done()
+    await clock.advance(0.1)
+    assert waiting.result() == 3.0
 
 
 @pytest.mark.parametrize(
