@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from ._registry import Registry
 
 MAX_PAGE_SIZE = 200
+#: Upper bound of the default prefetch window (pages in flight or buffered).
+MAX_PREFETCH = 64
+#: The default prefetch window when the client has no standard rate limit.
+DEFAULT_PREFETCH = 16
 Pagination = Literal["pages", "cursor"]
 
 
@@ -210,7 +214,7 @@ class ResourceClient:
         page_size: int = MAX_PAGE_SIZE,
         max_items: int | None = None,
         pagination: Pagination = "pages",
-        prefetch: int = 8,
+        prefetch: int | None = None,
         on_drift: Literal["raise", "ignore"] = "raise",
         timeouts: Timeouts | None = None,
         **params: Any,
@@ -226,10 +230,13 @@ class ResourceClient:
 
         ``pagination="pages"`` (default, page-number pagination): after the first page, up to
         ``prefetch`` later pages are fetched concurrently and records are still yielded in
-        order, so a pull runs at the rate limit even with slow responses; memory stays bounded
-        by ``prefetch`` pages. If ``meta.total_count`` changes during the pull (records created
-        or deleted meanwhile), :class:`~productive_async.DriftError` is raised rather than
-        silently yielding a shifted set (``on_drift="ignore"`` to accept that).
+        order, so a pull runs at the rate limit even with slow responses; at most ``prefetch``
+        pages are held in memory. The default is the request count of the client's
+        ``standard`` window, capped at 64 (16 without limits): enough to send a whole window
+        at once, which is the fastest schedule the limit allows. If ``meta.total_count``
+        changes during the pull (records created or deleted meanwhile),
+        :class:`~productive_async.DriftError` is raised rather than silently yielding a shifted
+        set (``on_drift="ignore"`` to accept that).
         ``pagination="cursor"`` follows ``links.next`` one page at a time from
         ``page[after]=``: consistent under concurrent writes, but sequential (one request in
         flight). Reports do not support cursors (``shared/productive-api/README.md``,
@@ -244,8 +251,7 @@ class ResourceClient:
             raise InvalidRequestError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
         if max_items is not None and max_items < 0:
             raise InvalidRequestError("max_items must be >= 0")
-        if prefetch < 1:
-            raise InvalidRequestError("prefetch must be >= 1")
+        prefetch = self._prefetch(prefetch)
         if pagination not in ("pages", "cursor"):
             raise InvalidRequestError(f"pagination must be 'pages' or 'cursor', not {pagination!r}")
         if pagination == "cursor" and not self.spec.cursor:
@@ -273,7 +279,7 @@ class ResourceClient:
         fields: Mapping[str, str | Sequence[str]] | None = None,
         page_size: int = MAX_PAGE_SIZE,
         pagination: Pagination = "pages",
-        prefetch: int = 8,
+        prefetch: int | None = None,
         on_drift: Literal["raise", "ignore"] = "raise",
         timeouts: Timeouts | None = None,
         **params: Any,
@@ -284,11 +290,20 @@ class ResourceClient:
             raise InvalidRequestError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
         if pagination == "cursor" and not self.spec.cursor:
             raise InvalidRequestError(f"{self.spec.name} does not support cursor pagination")
+        prefetch = self._prefetch(prefetch)
         query = build_query(filters=filters, sort=sort, include=include, fields=fields,
                             params=params)
         if pagination == "cursor":
             return self._cursor_pages(query, page_size, timeouts)
         return self._numbered_pages(query, page_size, prefetch, on_drift, None, timeouts)
+
+    def _prefetch(self, prefetch: int | None) -> int:
+        if prefetch is None:
+            standard = self._transport.gate.limits.standard
+            return min(MAX_PREFETCH, standard.requests) if standard else DEFAULT_PREFETCH
+        if prefetch < 1:
+            raise InvalidRequestError("prefetch must be >= 1")
+        return prefetch
 
     async def count(self, *, filters: Filters | None = None, **params: Any) -> int:
         """``meta.total_count`` of ``GET /<path>`` with ``filters`` (one request, page size 1)."""

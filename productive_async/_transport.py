@@ -176,6 +176,12 @@ class Transport:
             connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(connector=connector)
             self._owns_session = True
+            # aiohttp re-sends an idempotent request once, silently, when a kept-alive
+            # connection turns out closed. That attempt would bypass the rate gate (the server
+            # would count a request the limiter never saw); our retry policy does the same job
+            # through the gate. aiohttp has no public switch: its own test client sets this.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     async def close(self) -> None:

@@ -149,3 +149,19 @@ async def test_salary_writes_take_the_salaries_class() -> None:
     client = pa.Productive("t", "1")
     assert pa.default_registry()["salaries"].operation_rate_classes["create"] == "salaries"
     assert client.gate.classes_for("salaries") == ("standard", "organization", "salaries")
+
+
+async def test_every_attempt_goes_through_the_gate_even_after_a_dropped_connection() -> None:
+    # aiohttp would silently re-send a GET once on a dropped kept-alive connection; the server
+    # must see exactly the attempts the client's limiter counted.
+    box = sandbox.Sandbox(demo_data=False, records=entries(1), rate_limits=None)
+    async with box.serve() as url, pa.Productive(
+        sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
+        rate_limits=pa.RateLimits.unlimited(),
+        retry=pa.RetryPolicy(max_retries=2, backoff_base=0.0),
+    ) as client:
+        await client.companies.count()  # opens a kept-alive connection first
+        box.server.faults.drop_rate = 1.0
+        with pytest.raises(pa.TransportError):
+            await client.time_entries.get(1)
+    assert client.stats["attempts"] == len(box.log.entries)

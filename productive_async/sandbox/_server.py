@@ -58,12 +58,15 @@ class Faults:
 
 @attrs.define
 class RequestLog:
-    """What the server saw: one ``(monotonic time, method, path, status)`` per request."""
+    """What the server saw: one ``(arrival time, method, path, status)`` per request, times
+    in monotonic seconds."""
 
     entries: list[tuple[float, str, str, int]] = attrs.field(factory=list)
 
-    def add(self, method: str, path: str, status: int) -> None:
-        self.entries.append((time.monotonic(), method, path, status))
+    def add(self, arrived: float, method: str, path: str, status: int) -> None:
+        """One request: its arrival (monotonic seconds), method, path and answer status
+        (0 when the connection was dropped without an answer)."""
+        self.entries.append((arrived, method, path, status))
 
     def count(self, status: int | None = None) -> int:
         return sum(1 for e in self.entries if status is None or e[3] == status)
@@ -131,19 +134,21 @@ class SandboxServer:
         return app
 
     async def _entry(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
         path = request.match_info["tail"].strip("/")
         try:
-            response = await self._handle(request, path)
+            response = await self._handle(request, path, arrived)
         except QueryError as exc:
             response = self._errors(exc.status, [_error(exc.status, exc.title, exc.detail,
                                                         code=exc.code)])
         except _Dropped:
-            self.log.add(request.method, path, 0)
+            self.log.add(arrived, request.method, path, 0)
             raise
-        self.log.add(request.method, path, response.status)
+        self.log.add(arrived, request.method, path, response.status)
         return response
 
-    async def _handle(self, request: web.Request, path: str) -> web.StreamResponse:
+    async def _handle(self, request: web.Request, path: str, arrived: float
+                      ) -> web.StreamResponse:
         token = request.headers.get("X-Auth-Token")
         org = request.headers.get("X-Organization-Id")
         if not token or not org or self.tokens.get(token) != org:
@@ -157,7 +162,7 @@ class SandboxServer:
         if route is None:
             return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
         spec, kind, member_id, action = route
-        limited = self._rate_limit(token, org, spec, kind, action, request.method)
+        limited = self._rate_limit(token, org, spec, kind, action, request.method, arrived)
         if limited is not None:
             return limited
         if self.faults.drop_rate and self._fault_rng.random() < self.faults.drop_rate:
@@ -243,6 +248,7 @@ class SandboxServer:
     def _rate_limit(
         self, token: str, org: str, spec: ResourceSpec, kind: str, action: str | None,
         method: str,
+        now: float,
     ) -> web.Response | None:
         limits = self.rate_limits
         if limits is None:
@@ -259,7 +265,6 @@ class SandboxServer:
         ]
         if rate_class:
             scopes.append((rate_class, token, getattr(limits, rate_class, None)))
-        now = time.monotonic()
         windows = []
         for name, key, rate in scopes:
             if rate is None:
