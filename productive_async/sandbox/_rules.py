@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from .._registry import ActionSpec, Registry, ResourceSpec
+from ._actions import HANDLERS
 from ._query import Predicate, QueryError
 from ._store import Record, Store
 
@@ -341,6 +342,9 @@ class Rules:
         attributes and answer the record; collection actions answer an empty list."""
         data = body.get("data") if isinstance(body.get("data"), Mapping) else {}
         attributes = dict((data or {}).get("attributes") or {})
+        handler = HANDLERS.get((spec.type, action.name))
+        if handler is not None:
+            return handler(self, spec, action, record, attributes, query)
         if record is not None:
             if attributes:
                 errors = self.update(spec, record, {"attributes": attributes})
