@@ -4,13 +4,17 @@ Everything public is importable from here; modules with a leading underscore are
 ``productive_async.sandbox`` is the embedded sandbox server (public).
 """
 
+from ._bulk import BulkResult, ItemOutcome
 from ._client import DEFAULT_BASE_URL, Productive
 from ._clock import Clock, FakeClock, LoopClock
-from ._engine import Action, Page, PreviewItem, ResourceClient
+from ._custom_fields import CustomFieldDefinition, CustomFieldOption, CustomFields
+from ._engine import Action, Page, ResourceClient
 from ._errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    BatchRejectedError,
+    BulkError,
     ConflictError,
     DecodeError,
     DriftError,
@@ -26,7 +30,13 @@ from ._errors import (
     ValidationError,
 )
 from ._jsonapi import FilterGroup, all_of, any_of
-from ._models import Record, Ref
+from ._models import (
+    InvoiceAttributionPreview,
+    LineItemPreview,
+    PreviewItem,
+    Record,
+    Ref,
+)
 from ._ratelimit import Rate, RateLimits
 from ._registry import Registry, ResourceSpec, default_registry
 from ._transport import RetryPolicy, Timeouts
@@ -39,14 +49,23 @@ __all__ = [
     "Action",
     "AuthenticationError",
     "BadRequestError",
+    "BatchRejectedError",
+    "BulkError",
+    "BulkResult",
     "Clock",
     "ConflictError",
+    "CustomFieldDefinition",
+    "CustomFieldOption",
+    "CustomFields",
     "DecodeError",
     "DriftError",
     "ErrorObject",
     "FakeClock",
     "FilterGroup",
     "InvalidRequestError",
+    "InvoiceAttributionPreview",
+    "ItemOutcome",
+    "LineItemPreview",
     "LoopClock",
     "NotFoundError",
     "Page",

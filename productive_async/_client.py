@@ -8,6 +8,7 @@ from types import TracebackType
 import aiohttp
 
 from ._clock import Clock, LoopClock
+from ._custom_fields import CustomFieldCache
 from ._engine import ResourceClient
 from ._errors import InvalidRequestError
 from ._models import ModelFactory
@@ -74,6 +75,7 @@ class Productive:
         )
         self._models = ModelFactory(self.registry)
         self._clients: dict[str, ResourceClient] = {}
+        self._custom_fields = CustomFieldCache(self.resource)
         self.reports = _Reports(self)
 
     @property
@@ -104,7 +106,9 @@ class Productive:
         client = self._clients.get(name)
         if client is None:
             spec = self.registry[name]
-            client = ResourceClient(spec, self._transport, self._models, self.registry)
+            client = ResourceClient(
+                spec, self._transport, self._models, self.registry, self._custom_fields
+            )
             self._clients[name] = client
         return client
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from ._bulk import DEFAULT_CHUNK_SIZE, BulkResult, create_many, order_by_ids, run_bulk
+from ._custom_fields import CustomFieldCache, CustomFields, update_custom_fields
 from ._errors import DecodeError, DriftError, InvalidRequestError
 from ._jsonapi import (
     Document,
@@ -23,7 +25,7 @@ from ._jsonapi import (
     parse_document,
     resource_document,
 )
-from ._models import ModelFactory, Record
+from ._models import ModelFactory, Record, structure_preview_item
 from ._registry import ActionSpec, ResourceSpec, rate_class_for
 from ._transport import Response, Timeouts, Transport
 
@@ -55,24 +57,6 @@ class Page:
         return int(value) if value is not None else None
 
 
-@attrs.frozen
-class PreviewItem:
-    """One item of a plain-JSON action answer (e.g. ``GET /invoices/{id}/preview``).
-
-    ``object_type`` says what it would become (``line_item`` or ``invoice_attribution``); every
-    member the API sent is in ``data`` and readable as an attribute (``item.unit_price``).
-    """
-
-    object_type: str | None
-    data: Mapping[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        data = object.__getattribute__(self, "data")
-        if name in data:
-            return data[name]
-        raise AttributeError(name)
-
-
 class ResourceClient:
     """Methods for one collection of the API (``client.invoices``, ``client.reports.time_reports``).
 
@@ -80,12 +64,18 @@ class ResourceClient:
     """
 
     def __init__(
-        self, spec: ResourceSpec, transport: Transport, models: ModelFactory, registry: Registry
+        self,
+        spec: ResourceSpec,
+        transport: Transport,
+        models: ModelFactory,
+        registry: Registry,
+        custom_fields: CustomFieldCache | None = None,
     ) -> None:
         self.spec = spec
         self._transport = transport
         self._models = models
         self._registry = registry
+        self._custom_fields = custom_fields
 
     def __repr__(self) -> str:
         return f"<ResourceClient {self.spec.name} /{self.spec.path}>"
@@ -201,6 +191,112 @@ class ResourceClient:
         self._require("delete")
         await self._send("DELETE", self._member_path(id),
                          rate_class=rate_class_for(self.spec, "delete"), timeouts=timeouts)
+
+    # ----------------------------------------------------------------- custom fields
+
+    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
+        """The custom fields of this resource (``GET /custom_fields`` with
+        ``filter[customizable_type]`` and the options included), fetched once per client and
+        cached; ``refresh=True`` fetches again. See :class:`~productive_async.CustomFields`."""
+        if self._custom_fields is None:
+            raise InvalidRequestError("custom fields need a client (Productive) to fetch them")
+        return await self._custom_fields.for_type(self.spec.type, refresh=refresh)
+
+    async def update_custom_fields(
+        self, id: str | int, values: Mapping[str | int, Any]
+    ) -> Record:
+        """Change custom field values by field name or id (``None`` clears one): reads the
+        record's ``custom_fields`` (``GET /<path>/{id}`` with a sparse fieldset), merges, and
+        sends the whole hash back (``PATCH /<path>/{id}``), since a PATCH replaces it
+        (``shared/productive-api/README.md``, "Custom fields"). Returns the updated record.
+
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown field or option
+        (before any write), and the API errors of the GET and the PATCH. Not atomic: a
+        concurrent writer between the read and the write loses its change.
+        """
+        fields = await self.custom_field_definitions()
+        fields.encode(values)  # validate names and values before reading
+        return await update_custom_fields(
+            self, id, values, fields,
+            lambda: self.get(id, fields={self.spec.type: ["custom_fields"]}),
+        )
+
+    # ----------------------------------------------------------------- bulk
+
+    async def bulk_create(
+        self, items: Sequence[Mapping[str, Any]], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> BulkResult:
+        """``POST /<path>`` with the bulk extension, ``{"data": [...]}``, ``chunk_size`` items
+        per request -> a :class:`~productive_async.BulkResult` (each item's record or error, in
+        input order). Items are mappings of values as for :meth:`create`.
+
+        Only where the API has bulk create (time entries); otherwise raises
+        :class:`~productive_async.InvalidRequestError` (use :meth:`create_many`).
+        """
+
+        async def send(chunk: Sequence[Any]) -> list[Record] | None:
+            body = {"data": [_bulk_item(self.spec, dict(item)) for item in chunk]}
+            response = await self._send("POST", self.spec.path, json=body, bulk=True,
+                                        rate_class=rate_class_for(self.spec, "create"))
+            return self._records(response)
+
+        return await run_bulk(self, "create", items, chunk_size, send)
+
+    async def bulk_update(
+        self, items: Sequence[Mapping[str, Any]], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> BulkResult:
+        """``PATCH /<path>`` with the bulk extension: each item is a mapping with ``id`` and the
+        values to change (as for :meth:`update`), sent as ``{"id", "type", "attributes"}``;
+        ``chunk_size`` items per request -> a :class:`~productive_async.BulkResult`.
+
+        Raises :class:`~productive_async.InvalidRequestError` where the API has no bulk update
+        or an item has no ``id``.
+        """
+        for index, item in enumerate(items):
+            if not isinstance(item, Mapping) or item.get("id") in (None, ""):
+                raise InvalidRequestError(f"bulk_update item {index}: a mapping with 'id'")
+
+        async def send(chunk: Sequence[Any]) -> list[Record] | None:
+            body = {"data": [_bulk_item(self.spec, dict(item)) for item in chunk]}
+            response = await self._send("PATCH", self.spec.path, json=body, bulk=True,
+                                        rate_class=rate_class_for(self.spec, "update"))
+            ids = [_id(item["id"]) for item in chunk]
+            return order_by_ids(self._records(response), ids)  # type: ignore[return-value]
+
+        return await run_bulk(self, "update", items, chunk_size, send)
+
+    async def bulk_delete(
+        self, ids: Sequence[str | int | Record], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> BulkResult:
+        """``DELETE /<path>`` with the bulk extension, ``{"data": [{"type", "id"}, ...]}``
+        (204), ``chunk_size`` ids per request -> a :class:`~productive_async.BulkResult` whose
+        successful outcomes have ``record=None``."""
+
+        async def send(chunk: Sequence[Any]) -> list[Record] | None:
+            body = {"data": [_bulk_item(self.spec, item) for item in chunk]}
+            await self._send("DELETE", self.spec.path, json=body, bulk=True,
+                             rate_class=rate_class_for(self.spec, "delete"))
+            return None
+
+        return await run_bulk(self, "delete", ids, chunk_size, send)
+
+    async def create_many(
+        self, items: Sequence[Mapping[str, Any]], *, concurrency: int = 16
+    ) -> BulkResult:
+        """Create every item with its own ``POST /<path>``, up to ``concurrency`` at once and
+        within the client's rate limits -> a :class:`~productive_async.BulkResult` in input
+        order (each created record, or the error that item got). For collections without bulk
+        create, such as deals/budgets (seed 000 FAQ)."""
+        self._require("create")
+        return await create_many(self, items, concurrency)
+
+    def _records(self, response: Response) -> list[Record]:
+        if response.body is None:
+            return []
+        data = self._document(response).data
+        if isinstance(data, list):
+            return data
+        return [] if data is None else [data]
 
     # ----------------------------------------------------------------- listing
 
@@ -419,8 +515,10 @@ class Action:
     Calling it sends the action's HTTP method to ``/<path>/{id}/<segment>`` (member actions,
     id first) or ``/<path>/<segment>`` (collection actions). Keyword arguments become body
     attributes (``payload="attributes"``) or query parameters (``payload="query"``; lists
-    repeat as ``name[]=``). Returns a record, a list of records, a list of
-    :class:`PreviewItem` (plain-JSON answers) or ``None``, as the registry says.
+    repeat as ``name[]=``). Returns a record, a list of records, a list of typed items for
+    plain-JSON answers (:class:`~productive_async.LineItemPreview`,
+    :class:`~productive_async.InvoiceAttributionPreview`, else
+    :class:`~productive_async.PreviewItem`) or ``None``, as the registry says.
     """
 
     def __init__(self, owner: ResourceClient, spec: ActionSpec) -> None:
@@ -485,7 +583,7 @@ class Action:
             data = response.body.get("data") if isinstance(response.body, Mapping) else None
             if not isinstance(data, list):
                 raise DecodeError(f"{self.spec.name}: expected a list of items in 'data'")
-            return [PreviewItem(item.get("object_type"), item) for item in data]
+            return [structure_preview_item(item) for item in data if isinstance(item, Mapping)]
         document = self._owner._document(response)
         if result == "records":
             if isinstance(document.data, list):
@@ -495,9 +593,13 @@ class Action:
 
 
 def _bulk_item(spec: ResourceSpec, item: Any) -> dict[str, Any]:
+    """One resource object of a bulk body: a mapping of values (with ``id`` for updates) or,
+    for deletes and approvals, a bare id or record (``{"type", "id"}``)."""
     if isinstance(item, Mapping):
         values = dict(item)
         id_ = values.pop("id", None)
-        data: dict[str, Any] = resource_document(spec, spec.type, values, id=id_)["data"]
+        data: dict[str, Any] = resource_document(
+            spec, spec.type, values, id=None if id_ is None else _id(id_)
+        )["data"]
         return data
     return {"type": spec.type, "id": _id(item)}

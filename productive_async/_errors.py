@@ -17,7 +17,11 @@
     │                                    unknown operator, unknown action ...); also a ValueError
     ├── UnknownResourceError             no such collection in the registry; also a KeyError
     ├── DecodeError                      the answer was not a JSON:API document we can read
-    └── DriftError                       a list() saw the collection change while paging
+    ├── DriftError                       a list() saw the collection change while paging
+    ├── BatchRejectedError               a bulk item not applied because its batch was rejected
+    │                                    for another item (.batch_error)
+    └── BulkError                        a bulk operation had failed items (.result has each
+                                         item's outcome); raised by BulkResult.raise_for_errors
 
 Error status codes and bodies follow ``shared/productive-api/README.md`` ("Errors", "Rate limits").
 No exception ever carries the API token: requests are described by method and path only.
@@ -224,6 +228,26 @@ class DriftError(ProductiveError):
             f"{path}: total_count changed from {expected} to {seen} during the pull; records may "
             "be missing or duplicated (use pagination='cursor' for a consistent pull)"
         )
+
+
+class BatchRejectedError(ProductiveError):
+    """A bulk item that was not applied because the API rejected its whole batch over other
+    items; ``batch_error`` is the batch's :class:`APIError`."""
+
+    def __init__(self, batch_error: APIError) -> None:
+        self.batch_error = batch_error
+        super().__init__(f"not applied: the batch was rejected ({batch_error})")
+
+
+class BulkError(ProductiveError):
+    """Some items of a bulk operation failed. ``result`` is the whole
+    :class:`~productive_async.BulkResult` (every item's outcome, in input order)."""
+
+    def __init__(self, result: Any, failed: int, total: int) -> None:
+        self.result = result
+        first = next((o for o in result if o.error is not None), None)
+        detail = f"; first: item {first.index}: {first.error}" if first is not None else ""
+        super().__init__(f"{failed} of {total} items failed{detail}")
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

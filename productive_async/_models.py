@@ -132,6 +132,12 @@ def _singular(type_: str) -> str:
     return type_[:-1] if type_.endswith("s") else type_
 
 
+def class_name_for(type_: str) -> str:
+    """The class-style name of a JSON:API type: ``time_entries`` -> ``TimeEntry`` (record
+    classes, and Productive's ``customizable_type`` of custom fields)."""
+    return "".join(part.capitalize() for part in _singular(type_).split("_"))
+
+
 def _field_name(api_name: str) -> str:
     return api_name + "_" if keyword.iskeyword(api_name) else api_name
 
@@ -289,7 +295,7 @@ class ModelFactory:
             if name in _BASE_NAMES or field in fields:
                 continue
             fields[field] = attrs.field(default=None, type=Any)
-        class_name = "".join(part.capitalize() for part in _singular(spec.type).split("_"))
+        class_name = class_name_for(spec.type)
         cls = attrs.make_class(
             class_name,
             fields,
@@ -349,3 +355,100 @@ class ModelFactory:
                 field = _field_name(name)
                 if field not in spec.attributes:
                     object.__setattr__(record, field, value)
+
+
+# --------------------------------------------------------------------------- preview items
+
+
+@attrs.frozen
+class PreviewItem:
+    """An item of a plain-JSON action answer whose ``object_type`` is not one of the typed
+    ones below; every member is in ``data`` and readable as an attribute."""
+
+    object_type: str | None
+    data: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        data = object.__getattribute__(self, "data")
+        if name in data:
+            return data[name]
+        raise AttributeError(name)
+
+
+@attrs.frozen
+class LineItemPreview:
+    """A line item the invoice's line item generator would create (``GET
+    /invoices/{id}/preview``, seed 004). Money in cents; ``quantity`` a :class:`Decimal`; ids
+    as strings. ``data`` keeps every member as sent."""
+
+    object_type: str
+    data: Mapping[str, Any]
+    invoice_id: str | None = None
+    budget_id: str | None = None
+    service_id: str | None = None
+    service_type_id: str | None = None
+    service_type_name: str | None = None
+    description: str | None = None
+    type: str | None = None
+    unit_id: str | None = None
+    unit_name: str | None = None
+    quantity: Decimal | None = None
+    unit_price: int | None = None
+    amount: int | None = None
+    position: int | None = None
+
+    @property
+    def total(self) -> int | None:
+        """``quantity * unit_price`` in cents, rounded half-up (or ``amount`` if sent)."""
+        if self.amount is not None:
+            return self.amount
+        if self.quantity is None or self.unit_price is None:
+            return None
+        return int((self.quantity * self.unit_price).to_integral_value("ROUND_HALF_UP"))
+
+
+@attrs.frozen
+class InvoiceAttributionPreview:
+    """An invoice attribution the generator would create: which budget the invoice bills,
+    for which dates; ``amount`` in cents when sent."""
+
+    object_type: str
+    data: Mapping[str, Any]
+    invoice_id: str | None = None
+    budget_id: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    amount: int | None = None
+
+
+_PREVIEW_CLASSES: dict[str, type[Any]] = {
+    "line_item": LineItemPreview,
+    "invoice_attribution": InvoiceAttributionPreview,
+}
+_ID_FIELDS = frozenset({"invoice_id", "budget_id", "service_id", "service_type_id", "unit_id"})
+
+
+def structure_preview_item(item: Mapping[str, Any]) -> Any:
+    """A typed preview item for one member of a plain-JSON ``data`` list (kept as sent where
+    a value does not fit its type)."""
+    object_type = item.get("object_type")
+    cls = _PREVIEW_CLASSES.get(str(object_type))
+    if cls is None:
+        return PreviewItem(object_type, item)
+    values: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.name in ("object_type", "data") or field.name not in item:
+            continue
+        value = item[field.name]
+        if value is None:
+            continue
+        if field.name in _ID_FIELDS:
+            values[field.name] = str(value)
+            continue
+        target = {"quantity": Decimal, "unit_price": int, "amount": int, "position": int,
+                  "date_from": dt.date, "date_to": dt.date}.get(field.name, str)
+        try:
+            values[field.name] = converter.structure(value, target)
+        except Misfit:
+            values[field.name] = value
+    return cls(object_type=object_type, data=item, **values)

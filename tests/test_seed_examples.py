@@ -256,10 +256,15 @@ async def test_preview_returns_typed_items(
     items = await _run(api, mocked, example)
     assert [i.object_type for i in items] == ["line_item", "invoice_attribution"]
     line_item, attribution = items
-    assert isinstance(line_item, pa.PreviewItem)
-    assert line_item.quantity == 0.5 and line_item.unit_price == 100000
-    assert line_item.budget_id == "685" and attribution.invoice_id == "72"
-    assert attribution.date_from is None
+    assert isinstance(line_item, pa.LineItemPreview)
+    assert isinstance(attribution, pa.InvoiceAttributionPreview)
+    assert line_item.quantity == Decimal("0.5") and line_item.unit_price == 100000
+    assert line_item.total == 50000  # cents
+    assert line_item.budget_id == "685" and line_item.service_id is None
+    assert line_item.service_type_name == "test name" and line_item.position == 1
+    assert attribution.invoice_id == "72" and attribution.budget_id == "685"
+    assert attribution.date_from is None and attribution.date_to is None
+    assert line_item.data["unit_name"] == "Piece"
 
 
 async def test_delete_returns_none(api: pa.Productive, mocked: CompatAioresponses) -> None:
