@@ -13,9 +13,10 @@ import csv
 import io
 import re
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
+import attrs
 import click
 import orjson
 from rich.console import Console
@@ -30,7 +31,6 @@ from rich.progress import (
 )
 
 from ._client import DEFAULT_BASE_URL, Productive
-from ._engine import Page, ResourceClient
 from ._errors import InvalidRequestError, ProductiveError, UnknownResourceError
 from ._models import Record
 from ._registry import FILTER_OPERATORS, ResourceSpec, default_registry
@@ -261,11 +261,13 @@ def pull(
         )
     console = Console(stderr=True)
     try:
-        count = asyncio.run(_pull(
-            spec, parsed, _split(sort), _split(include), extra, out_path, fmt, page_size,
-            max_items, pagination, use_sandbox, token, organization_id, base_url,
-            None if quiet else console,
-        ))
+        job = PullJob(
+            spec=spec, filters=parsed, sort=_split(sort), include=_split(include), params=extra,
+            out_path=out_path, fmt=fmt, page_size=page_size, max_items=max_items,
+            pagination=pagination, use_sandbox=use_sandbox, token=token,
+            organization_id=organization_id, base_url=base_url,
+        )
+        count = asyncio.run(_pull(job, None if quiet else console))
     except KeyboardInterrupt:
         raise click.Abort() from None
     except InvalidRequestError as exc:
@@ -279,25 +281,31 @@ def pull(
                       soft_wrap=True)
 
 
-async def _pull(
-    spec: ResourceSpec,
-    filters: dict[str, Any],
-    sort: list[str],
-    include: list[str],
-    params: dict[str, str],
-    out_path: str | None,
-    fmt: str,
-    page_size: int,
-    max_items: int | None,
-    pagination: str,
-    use_sandbox: bool,
-    token: str | None,
-    organization_id: str | None,
-    base_url: str,
-    console: Console | None,
-) -> int:
+@attrs.frozen
+class PullJob:
+    """What ``pull`` was asked to do, parsed and checked."""
+
+    spec: ResourceSpec
+    filters: dict[str, Any]
+    sort: list[str]
+    include: list[str]
+    params: dict[str, str]
+    out_path: str | None
+    fmt: str
+    page_size: int
+    max_items: int | None
+    pagination: str
+    use_sandbox: bool
+    token: str | None
+    organization_id: str | None
+    base_url: str
+
+
+async def _pull(job: PullJob, console: Console | None) -> int:
+    spec, max_items = job.spec, job.max_items
+    token, organization_id, base_url = job.token, job.organization_id, job.base_url
     async with contextlib.AsyncExitStack() as stack:
-        if use_sandbox:
+        if job.use_sandbox:
             from . import sandbox
 
             if console is not None:
@@ -309,15 +317,21 @@ async def _pull(
             Productive(token, organization_id, base_url=base_url)
         )
         rc = client.resource(spec.name)
-        out = stack.enter_context(_open(out_path))
+        out = stack.enter_context(_open(job.out_path))
         writer: JsonLinesWriter | CsvWriter = (
-            CsvWriter(out, spec) if fmt == "csv" else JsonLinesWriter(out)
+            CsvWriter(out, spec) if job.fmt == "csv" else JsonLinesWriter(out)
         )
         written = 0
         display = _ProgressDisplay(console, spec.name) if console is not None else None
         if display is not None:
             stack.callback(display.stop)
-        async for page in _pages(rc, filters, sort, include, params, page_size, pagination):
+        pages = rc.pages(
+            filters=job.filters or None, sort=job.sort or None, include=job.include or None,
+            page_size=job.page_size, pagination=job.pagination,  # type: ignore[arg-type]
+            **job.params,  # type: ignore[arg-type]
+        )
+        await stack.enter_async_context(contextlib.aclosing(pages))  # type: ignore[type-var]
+        async for page in pages:
             records = page.records
             if max_items is not None:
                 records = records[: max(0, max_items - written)]
@@ -364,24 +378,6 @@ class _ProgressDisplay:
     def stop(self) -> None:
         if self._progress is not None:
             self._progress.stop()
-
-
-async def _pages(
-    rc: ResourceClient,
-    filters: dict[str, Any],
-    sort: list[str],
-    include: list[str],
-    params: dict[str, str],
-    page_size: int,
-    pagination: str,
-) -> AsyncIterator[Page]:
-    pages = rc.pages(
-        filters=filters or None, sort=sort or None, include=include or None,
-        page_size=page_size, pagination=pagination,  # type: ignore[arg-type]
-        **params,  # type: ignore[arg-type]
-    )
-    async for page in pages:
-        yield page
 
 
 @contextlib.contextmanager

@@ -342,27 +342,9 @@ class ResourceClient:
         request), :class:`~productive_async.BadRequestError` for filters, sorts or includes
         the API does not support.
         """
-        self._require("list")
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise InvalidRequestError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
-        if max_items is not None and max_items < 0:
-            raise InvalidRequestError("max_items must be >= 0")
-        prefetch = self._prefetch(prefetch)
-        if pagination not in ("pages", "cursor"):
-            raise InvalidRequestError(f"pagination must be 'pages' or 'cursor', not {pagination!r}")
-        if pagination == "cursor" and not self.spec.cursor:
-            raise InvalidRequestError(f"{self.spec.name} does not support cursor pagination")
-        for name in params:
-            if name in ("filter", "page", "sort", "include", "fields", "timeouts"):
-                raise InvalidRequestError(f"use the {name!r} argument, not a raw query parameter")
-        if max_items is not None:
-            page_size = max(1, min(page_size, max_items))
-        query = build_query(filters=filters, sort=sort, include=include, fields=fields,
-                            params=params)
-        pages = (
-            self._cursor_pages(query, page_size, timeouts)
-            if pagination == "cursor"
-            else self._numbered_pages(query, page_size, prefetch, on_drift, max_items, timeouts)
+        pages = self._page_stream(
+            filters, sort, include, fields, page_size, max_items, pagination, prefetch,
+            on_drift, timeouts, params,
         )
         return _records(pages, max_items)
 
@@ -381,17 +363,46 @@ class ResourceClient:
         **params: Any,
     ) -> AsyncIterator[Page]:
         """Like :meth:`list`, page by page (:class:`Page` with records, ``meta``, ``links``)."""
+        return self._page_stream(
+            filters, sort, include, fields, page_size, None, pagination, prefetch, on_drift,
+            timeouts, params,
+        )
+
+    def _page_stream(
+        self,
+        filters: Filters | None,
+        sort: str | Sequence[str] | None,
+        include: str | Sequence[str] | None,
+        fields: Mapping[str, str | Sequence[str]] | None,
+        page_size: int,
+        max_items: int | None,
+        pagination: Pagination,
+        prefetch: int | None,
+        on_drift: Literal["raise", "ignore"],
+        timeouts: Timeouts | None,
+        params: Mapping[str, Any],
+    ) -> AsyncIterator[Page]:
+        """Check a listing's arguments (before any request) and start its page stream."""
         self._require("list")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidRequestError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
+        if max_items is not None and max_items < 0:
+            raise InvalidRequestError("max_items must be >= 0")
+        if pagination not in ("pages", "cursor"):
+            raise InvalidRequestError(f"pagination must be 'pages' or 'cursor', not {pagination!r}")
         if pagination == "cursor" and not self.spec.cursor:
             raise InvalidRequestError(f"{self.spec.name} does not support cursor pagination")
-        prefetch = self._prefetch(prefetch)
+        for name in params:
+            if name in ("filter", "page", "sort", "include", "fields", "timeouts"):
+                raise InvalidRequestError(f"use the {name!r} argument, not a raw query parameter")
+        window = self._prefetch(prefetch)
+        if max_items is not None:
+            page_size = max(1, min(page_size, max_items))
         query = build_query(filters=filters, sort=sort, include=include, fields=fields,
                             params=params)
         if pagination == "cursor":
             return self._cursor_pages(query, page_size, timeouts)
-        return self._numbered_pages(query, page_size, prefetch, on_drift, None, timeouts)
+        return self._numbered_pages(query, page_size, window, on_drift, max_items, timeouts)
 
     def _prefetch(self, prefetch: int | None) -> int:
         if prefetch is None:

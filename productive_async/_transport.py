@@ -41,6 +41,7 @@ from ._clock import Clock
 from ._errors import (
     APIError,
     DecodeError,
+    InvalidRequestError,
     RateLimitError,
     TransportError,
     error_class_for,
@@ -156,6 +157,7 @@ class Transport:
         self.timeouts = timeouts
         self._session = session
         self._owns_session = session is None
+        self._closed = False
         self._headers = {
             "X-Organization-Id": self.organization_id,
             "Accept": JSONAPI,
@@ -172,6 +174,8 @@ class Transport:
         return f"<Transport {self.base_url} organization={self.organization_id}>"
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise InvalidRequestError("the client is closed; open a new Productive client")
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(connector=connector)
@@ -185,7 +189,9 @@ class Transport:
         return self._session
 
     async def close(self) -> None:
-        """Close the HTTP session if this transport opened it."""
+        """Close the HTTP session if this transport opened it; later requests raise
+        :class:`~productive_async.InvalidRequestError`."""
+        self._closed = True
         if self._session is not None and self._owns_session and not self._session.closed:
             await self._session.close()
         self._session = None

@@ -174,3 +174,13 @@ async def test_member_action_needs_an_id(fresh: pa.Productive) -> None:
 async def test_count(fresh: pa.Productive, fresh_box: sandbox.Sandbox) -> None:
     assert await fresh.companies.count() == 2
     assert await fresh.companies.count(filters={"name": "ACME"}) == 1
+
+
+async def test_a_closed_client_refuses_to_send(fresh_box: sandbox.Sandbox) -> None:
+    async with fresh_box.serve() as url:
+        client = pa.Productive(sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
+                               rate_limits=pa.RateLimits.unlimited())
+        await client.companies.count()
+        await client.close()
+        with pytest.raises(pa.InvalidRequestError, match="closed"):
+            await client.companies.count()
