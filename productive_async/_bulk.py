@@ -51,6 +51,7 @@ class ItemOutcome:
 
     @property
     def ok(self) -> bool:
+        """True when the item succeeded."""
         return self.error is None
 
 

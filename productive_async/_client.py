@@ -85,6 +85,7 @@ class Productive:
 
     @property
     def organization_id(self) -> str:
+        """The organization id sent as ``X-Organization-Id``."""
         return self._transport.organization_id
 
     @property

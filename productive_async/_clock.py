@@ -38,12 +38,15 @@ class LoopClock:
     """The running event loop's clock (``loop.time()``)."""
 
     def time(self) -> float:
+        """The event loop's monotonic time, in seconds."""
         return asyncio.get_running_loop().time()
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        """Run ``callback`` at loop time ``when`` (seconds)."""
         return asyncio.get_running_loop().call_at(when, callback)
 
     async def sleep(self, seconds: float) -> None:
+        """``asyncio.sleep`` (negative values sleep 0)."""
         await asyncio.sleep(max(0.0, seconds))
 
 
@@ -72,14 +75,17 @@ class FakeClock:
         self._seq = itertools.count()
 
     def time(self) -> float:
+        """The fake time, in seconds; moves only with :meth:`advance`."""
         return self._now
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        """Run ``callback`` when :meth:`advance` reaches ``when`` (seconds)."""
         handle = _FakeHandle(when, callback)
         heapq.heappush(self._timers, (when, next(self._seq), handle))
         return handle
 
     async def sleep(self, seconds: float) -> None:
+        """Suspend until :meth:`advance` has moved time ``seconds`` further."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def wake() -> None:

@@ -65,6 +65,7 @@ class Timeouts:
     connect: float | None = 10.0
 
     def client_timeout(self) -> aiohttp.ClientTimeout:
+        """These timeouts as aiohttp's."""
         return aiohttp.ClientTimeout(total=self.total, connect=self.connect)
 
 
