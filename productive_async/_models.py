@@ -259,6 +259,12 @@ def kind_type(kind: AttributeKind) -> Any:
     return _KIND_TYPES[kind]
 
 
+#: Kinds whose JSON value needs no conversion when it already has this exact type.
+_EXACT: dict[str, type] = {
+    "string": str, "integer": int, "money": int, "boolean": bool, "object": dict, "array": list,
+}
+
+
 class ModelFactory:
     """Makes (and caches) one record class per JSON:API type, and structures resource objects."""
 
@@ -267,6 +273,7 @@ class ModelFactory:
         self._classes: dict[str, type[Record]] = {}
         self._plans: dict[str, tuple[tuple[str, str, Any], ...]] = {}
         self._warned: set[tuple[str, str]] = set()
+        self._relationship_fields: dict[str, dict[str, str]] = {}
 
     def record_class(self, type_: str) -> type[Record]:
         """The :class:`Record` subclass for ``type_`` (plain :class:`Record` if unregistered)."""
@@ -289,7 +296,8 @@ class ModelFactory:
             py_type = kind_type(attr.kind)
             field = _field_name(name)
             fields[field] = attrs.field(default=None, type=py_type | None)
-            plan.append((name, field, py_type))
+            hook = None if py_type is Any else converter.get_structure_hook(py_type)
+            plan.append((name, field, (_EXACT.get(attr.kind), hook, py_type)))
         for name in spec.relationships:
             field = _field_name(name)
             if name in _BASE_NAMES or field in fields:
@@ -322,15 +330,18 @@ class ModelFactory:
         plan = self._plans[type_]
         attributes = resource.get("attributes") or {}
         values: dict[str, Any] = {}
-        structure = converter.structure
-        for api_name, field, py_type in plan:
+        for api_name, field, (exact, hook, py_type) in plan:
             value = attributes.get(api_name)
-            if value is not None:
-                try:
-                    values[field] = structure(value, py_type)
-                except Misfit:
-                    values[field] = value
-                    self._misfit(type_, api_name, value)
+            if value is None:
+                continue
+            if hook is None or type(value) is exact:  # already the right type: no conversion
+                values[field] = value
+                continue
+            try:
+                values[field] = hook(value, py_type)
+            except Misfit:
+                values[field] = value
+                self._misfit(type_, api_name, value)
         return cls(id=str(resource["id"]), type=type_, raw=resource, **values)
 
     def _misfit(self, type_: str, name: str, value: Any) -> None:
@@ -347,14 +358,18 @@ class ModelFactory:
     def set_relationships(self, record: Record, relationships: dict[str, Any]) -> None:
         """Attach resolved relationships (second phase of building a compound document)."""
         object.__setattr__(record, "relationships", relationships)
-        spec = record._spec
-        if spec is None:
-            return
+        fields = self._relationship_fields.get(record.type)
+        if fields is None:
+            spec = record._spec
+            fields = {} if spec is None else {
+                name: _field_name(name) for name in spec.relationships
+                if name not in _BASE_NAMES and _field_name(name) not in spec.attributes
+            }
+            self._relationship_fields[record.type] = fields
         for name, value in relationships.items():
-            if name in spec.relationships and name not in _BASE_NAMES:
-                field = _field_name(name)
-                if field not in spec.attributes:
-                    object.__setattr__(record, field, value)
+            field = fields.get(name)
+            if field is not None:
+                object.__setattr__(record, field, value)
 
 
 # --------------------------------------------------------------------------- preview items
