@@ -103,6 +103,19 @@ class Sandbox:
         return self.server.make_app()
 
     @property
+    def current_user_id(self) -> str | None:
+        """The id of the person the API token belongs to: the approver of approvals, the one
+        address a ``trial`` sandbox sends invoices to. By default the organization's owner
+        (demo data: person ``1001``, the first employee), else the first user; assign a person
+        id to change it."""
+        user = self.server.rules.current_user()
+        return None if user is None else str(user["id"])
+
+    @current_user_id.setter
+    def current_user_id(self, value: str | int | None) -> None:
+        self.server.rules.user_id = None if value is None else str(value)
+
+    @property
     def log(self) -> RequestLog:
         """Every request the server answered (time, method, path, status)."""
         return self.server.log

@@ -21,7 +21,9 @@ pipelines              2       sales (deals) and production (budgets)
 deal_statuses          6
 custom_fields          8       on Deal / Invoice / Person, data types 1-6
 custom_field_options   12      for the select and multi-select fields
-integrations           5       Xero (exports some invoices), QuickBooks, Slack, Jira, Google
+integrations           5       Xero (connected, exports some invoices, maps the EUR VAT and
+                               the exempt tax rate), QuickBooks (deactivated), Slack, Jira,
+                               Google
 companies              200     one internal ("Sandbox Agency (internal)"), EUR/USD/GBP clients
 people                 100     70 % employees, the rest client contacts of a company
 projects               300     5 % internal
@@ -915,8 +917,13 @@ class _Generator:
 
     def integrations(self) -> None:
         self.xero: Record | None = None
+        # Xero maps the EUR VAT and the exempt rate, not the UK one: exporting an invoice with
+        # UK VAT is the seed's 422 tax_rates_not_mapped (seed 004, PATCH invoices/40/export).
+        vat, _, exempt = self.tax_rates
+        mapping = {vat["id"]: "OUTPUT2", exempt["id"]: "NONE"}
         for name, type_id, connected, extra in (
-            ("Xero", 3, -400, {"use_invoices_export": True, "export_number": True}),
+            ("Xero", 3, -400, {"use_invoices_export": True, "export_number": True,
+                               "tax_rate_mapping": mapping}),
             ("QuickBooks", 2, -900, {"deactivated_at": self.ts(-420)}),
             ("Slack", 11, -600, {"slack_options": {"notifications": True}}),
             ("Jira", 7, -300, {"jira_organization": "sandbox-agency"}),

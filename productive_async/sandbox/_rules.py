@@ -13,19 +13,27 @@ documented ones, each with its source:
   (seed 003).
 - deals: ``deal_type_id`` 1 internal / 2 client; a client deal cannot use the internal company
   ("can not be internal company", seed 000 FAQ).
+- line items: ``amount`` = quantity x unit price less the discount, tax from the line item's
+  tax rate; creating, updating or deleting one updates its invoice's amounts (seed 000 FAQ,
+  "Use line_items to add invoice amount").
+- time entries: an approved entry can be neither updated nor deleted (409, README "Errors").
+
+Custom actions (``PATCH /invoices/{id}/finalize`` ...) are in :mod:`._actions`; the token's user
+is :meth:`Rules.current_user`.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
+from multidict import MultiMapping
 
 from .._registry import ActionSpec, Registry, ResourceSpec
-from ._actions import HANDLERS
 from ._query import Predicate, QueryError
 from ._store import Record, Store
 
@@ -50,6 +58,47 @@ def invalid(name: str, detail: str, *, code: str = "invalid_attribute",
             "source": {"pointer": f"data/attributes/{name}"}}
 
 
+def conflict(detail: str, *, pointer: str | None = None) -> dict[str, Any]:
+    """One 409 error object (README "Errors": archive/restore, approved time entries)."""
+    error: dict[str, Any] = {"status": "409", "title": "Conflict", "detail": detail}
+    if pointer is not None:
+        error["source"] = {"pointer": pointer}
+    return error
+
+
+def status_of(errors: ErrorList, default: int = 422) -> int:
+    """The HTTP status for ``errors``: theirs if they all share one, else ``default``."""
+    statuses = {str(e.get("status")) for e in errors}
+    if len(statuses) == 1:
+        only = statuses.pop()
+        if only.isdigit():
+            return int(only)
+    return default
+
+
+def money(attributes: dict[str, Any], name: str, cents: int, rate: float) -> None:
+    """Set the money triplet ``name``, ``name_default`` (x ``rate``), ``name_normalized``."""
+    attributes[name] = cents
+    attributes[f"{name}_default"] = round(cents * rate)
+    attributes[f"{name}_normalized"] = cents
+
+
+def number(value: Any, default: float = 0.0) -> float:
+    """A decimal as stored (``"0.5"``, ``2``, ``None``) as a float."""
+    if value is None or value == "" or isinstance(value, bool):
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def rel_id(record: Record, name: str) -> str | None:
+    """The id a to-one relationship of ``record`` points to, or None."""
+    value = (record.get("relationships") or {}).get(name)
+    return str(value["id"]) if isinstance(value, Mapping) and "id" in value else None
+
+
 def parse_date(value: Any) -> dt.date | None:
     """A date as the API accepts it: ISO ``2025-09-01`` or Rails-style ``Sep  1, 2025``."""
     if isinstance(value, dt.date):
@@ -69,10 +118,6 @@ def parse_date(value: Any) -> dt.date | None:
     return None
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="milliseconds")
-
-
 class Rules:
     """Write and action behaviour of the sandbox, over its :class:`Store`."""
 
@@ -82,6 +127,8 @@ class Rules:
         self.store = store
         self._today = today
         self.trial = trial
+        #: The person the API token belongs to (None: see :meth:`current_user`).
+        self.user_id: str | None = None
         self._validators: dict[str, Callable[[ResourceSpec, Record, Record | None], ErrorList]]
         self._validators = {
             "invoices": self._validate_invoice,
@@ -92,6 +139,29 @@ class Rules:
     @property
     def today(self) -> dt.date:
         return self._today or dt.date.today()
+
+    def now(self) -> str:
+        """The current timestamp (ISO 8601 with offset), on :attr:`today` if that is fixed."""
+        stamp = dt.datetime.now(dt.UTC).astimezone()
+        if self._today is not None:
+            stamp = stamp.replace(year=self._today.year, month=self._today.month,
+                                  day=self._today.day)
+        return stamp.isoformat(timespec="milliseconds")
+
+    def current_user(self) -> Record | None:
+        """The person the sandbox's API token belongs to: :attr:`user_id` if set, else the
+        organization's ``owner`` (demo data: person 1001, the first employee), else the first
+        person who is a user, else the first person."""
+        people = self.store.table("people")
+        if self.user_id is not None:
+            return people.get(str(self.user_id))
+        for organization in self.store.table("organizations").values():
+            owner = rel_id(organization, "owner")
+            if owner is not None and owner in people:
+                return people[owner]
+        ordered = sorted(people.values(), key=lambda p: (len(p["id"]), p["id"]))
+        users = [p for p in ordered if p["attributes"].get("is_user")] or ordered
+        return users[0] if users else None
 
     # ------------------------------------------------------------------ generic writes
 
@@ -142,11 +212,13 @@ class Rules:
         return []
 
     def blank(self, spec: ResourceSpec) -> Record:
-        """A new record of ``spec`` with every registered attribute (null, money 0)."""
+        """A new record of ``spec`` with every registered attribute (null; money 0, booleans
+        false and arrays empty, as seed 004's created invoice and the demo data)."""
         attributes: dict[str, Any] = {}
         for name, attr in spec.attributes.items():
-            attributes[name] = 0 if attr.kind == "money" else None
-        now = _now()
+            attributes[name] = {"money": 0, "boolean": False}.get(attr.kind) if (
+                attr.kind != "array") else []
+        now = self.now()
         for name in ("created_at", "updated_at", "last_activity_at"):
             if name in attributes:
                 attributes[name] = now
@@ -162,7 +234,12 @@ class Rules:
 
     def create(self, spec: ResourceSpec, data: Mapping[str, Any]
                ) -> tuple[Record | None, ErrorList]:
-        record = self.blank(spec)
+        return self.insert(spec, self.blank(spec), data)
+
+    def insert(self, spec: ResourceSpec, record: Record, data: Mapping[str, Any]
+               ) -> tuple[Record | None, ErrorList]:
+        """Store ``record`` (a new one, e.g. :meth:`blank` or a copy) with ``data`` applied and
+        validated as on create; it gets the next id."""
         errors = self._apply(spec, record, data)
         errors.extend(self._validate(spec, record, None, errors))
         if errors:
@@ -170,9 +247,20 @@ class Rules:
         record["id"] = self.store.new_id(spec.type)
         self._after_write(spec, record)
         self.store.put(record)
+        self._after_store(spec, record, None)
         return record, []
 
+    def _locked(self, spec: ResourceSpec, record: Record) -> ErrorList:
+        """README "Errors": 409 for approved time entries."""
+        if spec.type == "time_entries" and record["attributes"].get("approved"):
+            return [conflict("approved time entries can't be changed")]
+        return []
+
     def update(self, spec: ResourceSpec, record: Record, data: Mapping[str, Any]) -> ErrorList:
+        locked = self._locked(spec, record)
+        if locked:
+            return locked
+        old = {"relationships": dict(record.get("relationships") or {})}
         candidate = {
             "id": record["id"], "type": record["type"],
             "attributes": dict(record.get("attributes") or {}),
@@ -183,11 +271,24 @@ class Rules:
         if errors:
             return _dedupe(errors)
         if "updated_at" in candidate["attributes"]:
-            candidate["attributes"]["updated_at"] = _now()
+            candidate["attributes"]["updated_at"] = self.now()
         self._after_write(spec, candidate)
         record.update(candidate)
         self.store.touch()
+        self._after_store(spec, record, old)
         return []
+
+    def delete(self, spec: ResourceSpec, id_: str) -> tuple[int, ErrorList]:
+        """Delete a record: 204, 404 if there is none, 409 if it is locked."""
+        record = self.store.get(spec.type, id_)
+        if record is None:
+            return 404, [{"status": "404", "title": "Not Found", "detail": "Record not found"}]
+        locked = self._locked(spec, record)
+        if locked:
+            return 409, locked
+        self.store.delete(spec.type, id_)
+        self._after_store(spec, None, record)
+        return 204, []
 
     def _validate(self, spec: ResourceSpec, record: Record, old: Record | None,
                   found: ErrorList) -> ErrorList:
@@ -200,6 +301,15 @@ class Rules:
 
     def _after_write(self, spec: ResourceSpec, record: Record) -> None:
         attrs_ = record["attributes"]
+        if spec.type == "line_items":
+            if record["attributes"].get("position") is None:
+                invoice = rel_id(record, "invoice")
+                record["attributes"]["position"] = 1 + max(
+                    (int(i["attributes"].get("position") or 0)
+                     for i in self.store.table("line_items").values()
+                     if invoice and rel_id(i, "invoice") == invoice and i["id"] != record["id"]),
+                    default=0)
+            self.price_line_item(record)
         if spec.type == "invoices":
             invoiced = parse_date(attrs_.get("invoiced_on"))
             if invoiced is not None:
@@ -215,6 +325,71 @@ class Rules:
                 parsed = parse_date(attrs_[name])
                 if parsed is not None:
                     attrs_[name] = parsed.isoformat()
+
+    def _after_store(self, spec: ResourceSpec, record: Record | None, old: Record | None
+                     ) -> None:
+        """Side effects on other records once ``record`` (None: deleted) replaced ``old``."""
+        if spec.type == "line_items":
+            invoices = {rel_id(r, "invoice") for r in (record, old) if r is not None}
+            self.refresh_invoices(i for i in invoices if i is not None)
+
+    # ------------------------------------------------------------------ invoicing
+
+    def price_line_item(self, record: Record) -> None:
+        """A line item's money from its quantity, unit price, discount (percent) and tax rate
+        (primary + secondary component), in its invoice's currency (seed 004 "Tax changes":
+        the tax comes from the line item's ``tax_rate``)."""
+        a = record["attributes"]
+        if a.get("quantity") is None:
+            a["quantity"] = "1.0"
+        price = int(number(a.get("unit_price")))
+        amount = round(number(a.get("quantity")) * price * (1 - number(a.get("discount")) / 100))
+        tax_rate_id = rel_id(record, "tax_rate")
+        tax_rate = self.store.get("tax_rates", tax_rate_id) if tax_rate_id else None
+        if tax_rate is not None:
+            rate_attrs = tax_rate["attributes"]
+            a["tax_name"] = rate_attrs.get("primary_component_name")
+            a["tax_value"] = number(rate_attrs.get("primary_component_value")) + number(
+                rate_attrs.get("secondary_component_value"))
+        tax = round(amount * number(a.get("tax_value")) / 100)
+        invoice_id = rel_id(record, "invoice")
+        invoice = self.store.get("invoices", invoice_id) if invoice_id else None
+        rate = 1.0
+        if invoice is not None:
+            invoice_attrs = invoice["attributes"]
+            rate = number(invoice_attrs.get("exchange_rate"), 1.0)
+            for name in ("currency", "currency_default"):
+                if invoice_attrs.get(name):
+                    a[name] = invoice_attrs[name]
+            a["currency_normalized"] = a.get("currency")
+        for name, cents in (("unit_price", price), ("amount", amount), ("amount_tax", tax),
+                            ("amount_with_tax", amount + tax)):
+            money(a, name, cents, rate)
+
+    def refresh_invoices(self, invoice_ids: Iterable[str]) -> None:
+        """Recompute the amounts of invoices from their line items: ``amount``,
+        ``amount_tax``, ``amount_with_tax`` and ``amount_unpaid`` (with tax, less paid and
+        written off), each with its ``_default``/``_normalized`` variants."""
+        wanted = {str(i) for i in invoice_ids}
+        wanted = {i for i in wanted if self.store.get("invoices", i) is not None}
+        if not wanted:
+            return
+        sums = {i: [0, 0] for i in wanted}
+        for item in self.store.table("line_items").values():
+            invoice_id = rel_id(item, "invoice")
+            if invoice_id in sums:
+                sums[invoice_id][0] += int(item["attributes"].get("amount") or 0)
+                sums[invoice_id][1] += int(item["attributes"].get("amount_tax") or 0)
+        for invoice_id, (amount, tax) in sums.items():
+            invoice = self.store.tables["invoices"][invoice_id]
+            a = invoice["attributes"]
+            rate = number(a.get("exchange_rate"), 1.0)
+            settled = int(a.get("amount_paid") or 0) + int(a.get("amount_written_off") or 0)
+            for name, cents in (("amount", amount), ("amount_tax", tax),
+                                ("amount_with_tax", amount + tax),
+                                ("amount_unpaid", amount + tax - settled)):
+                money(a, name, cents, rate)
+        self.store.touch()
 
     # ------------------------------------------------------------------ validations
 
@@ -296,17 +471,22 @@ class Rules:
         errors: ErrorList = []
         if op == "delete":
             for index, item in enumerate(items):
-                if not isinstance(item, Mapping) or self.store.get(spec.type,
-                                                                   str(item.get("id"))) is None:
+                record = self.store.get(spec.type, str(item.get("id"))) if isinstance(
+                    item, Mapping) else None
+                if record is None:
                     errors.append({"status": "404", "title": "Not Found",
                                    "detail": "Record not found",
                                    "source": {"pointer": f"data/{index}"}})
+                    continue
+                errors.extend(dict(e, source={"pointer": f"data/{index}"})
+                              for e in self._locked(spec, record))
             if errors:
-                return 404, {"errors": errors}
+                return status_of(errors, 404), {"errors": errors}
             for item in items:
-                self.store.delete(spec.type, str(item["id"]))
+                self.delete(spec, str(item["id"]))
             return 204, {}
         results: list[Record] = []
+        saved: list[tuple[Record, Record]] = []  # (record, its state before), to roll back
         for index, item in enumerate(items):
             if not isinstance(item, Mapping):
                 errors.append(invalid(f"{index}", "must be a resource object"))
@@ -322,29 +502,51 @@ class Rules:
                                    "detail": "Record not found",
                                    "source": {"pointer": f"data/{index}"}})
                     continue
+                saved.append((existing, copy.deepcopy(existing)))
                 item_errors = self.update(spec, existing, item)
                 results.append(existing)
             for error in item_errors:
-                pointer = error.get("source", {}).get("pointer", "data")
-                error = dict(error, source={"pointer": pointer.replace("data/", f"data/{index}/",
-                                                                       1)})
+                pointer = (error.get("source") or {}).get("pointer") or "data"
+                error = dict(error, source={"pointer": f"data/{index}{pointer[4:]}"})
                 errors.append(error)
         if errors:
-            status = 404 if all(e.get("status") == "404" for e in errors) else 422
-            return status, {"errors": errors}
+            if op == "create":
+                for record in results:
+                    self.store.delete(spec.type, record["id"])
+            for record, before in reversed(saved):
+                record.clear()
+                record.update(before)
+            self.store.touch()
+            return status_of(errors), {"errors": errors}
         return (201 if op == "create" else 200), {"data": results}
 
     # ------------------------------------------------------------------ actions
 
     def action(self, spec: ResourceSpec, action: ActionSpec, record: Record | None,
-               body: Mapping[str, Any], query: Mapping[str, str]) -> Outcome:
-        """Run a custom action. Without a specific rule: member actions apply the body's
-        attributes and answer the record; collection actions answer an empty list."""
-        data = body.get("data") if isinstance(body.get("data"), Mapping) else {}
-        attributes = dict((data or {}).get("attributes") or {})
-        handler = HANDLERS.get((spec.type, action.name))
+               body: Mapping[str, Any], query: MultiMapping[str]) -> Outcome:
+        """Run a custom action: its handler in :mod:`._actions` if it has one. Without one:
+        member actions apply the body's attributes and answer the record; collection actions
+        answer an empty list. Relationships in the body reach the handler as ``<name>_id``
+        attributes; a bulk body's ``data`` list as ``items``."""
+        from ._actions import HANDLERS, ActionCall  # _actions builds on this module
+
+        data = body.get("data")
+        items = list(data) if isinstance(data, list) else []
+        attributes: dict[str, Any] = {}
+        if isinstance(data, Mapping):
+            attributes = dict(data.get("attributes") or {})
+            for name, wrapper in (data.get("relationships") or {}).items():
+                linked = wrapper.get("data") if isinstance(wrapper, Mapping) else None
+                if isinstance(linked, Mapping) and "id" in linked:
+                    key = name if name.endswith("_id") else f"{name}_id"
+                    attributes.setdefault(key, str(linked["id"]))
+        handler = HANDLERS.get((spec.type, action.name)) or HANDLERS.get(("*", action.name))
         if handler is not None:
-            return handler(self, spec, action, record, attributes, query)
+            outcome = handler(self, ActionCall(spec, action, record, attributes, items, query))
+            if outcome is not None:
+                if outcome.status < 400 and action.method != "GET":
+                    self.store.touch()
+                return outcome
         if record is not None:
             if attributes:
                 errors = self.update(spec, record, {"attributes": attributes})

@@ -35,7 +35,7 @@ from ._query import (
     parse_brackets,
     sort_key,
 )
-from ._rules import Rules
+from ._rules import Rules, status_of
 from ._store import Record, Store
 
 JSONAPI = "application/vnd.api+json"
@@ -511,7 +511,7 @@ class SandboxServer:
         data = self._data(spec, body)
         record, errors = self.rules.create(spec, data)
         if errors:
-            return self._errors(422, errors)
+            return self._errors(status_of(errors), errors)
         assert record is not None
         return self._compound(request, spec, record, status=201)
 
@@ -523,12 +523,13 @@ class SandboxServer:
         data = self._data(spec, body)
         errors = self.rules.update(spec, record, data)
         if errors:
-            return self._errors(422, errors)
+            return self._errors(status_of(errors), errors)
         return self._compound(request, spec, record)
 
     def _delete(self, spec: ResourceSpec, id_: str) -> web.Response:
-        if not self.store.delete(spec.type, id_):
-            return self._not_found()
+        status, errors = self.rules.delete(spec, id_)
+        if errors:
+            return self._errors(status, errors)
         return web.Response(status=204)
 
     def _bulk(self, spec: ResourceSpec, op: str, body: Mapping[str, Any], bulk: bool
