@@ -68,7 +68,7 @@ async def test_client_pull_stays_within_the_sandbox_limits_and_loses_nothing() -
     box = sandbox.Sandbox(demo_data=False, records=entries(600), rate_limits=limits(standard=rate))
     async with box.serve() as url, pa.Productive(
         sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
-        rate_limits=limits(standard=pa.Rate(8, 0.5, margin=0.02)),
+        rate_limits=limits(standard=pa.Rate(8, 0.5, margin=0.1)),
     ) as client:
         ids = [r.id async for r in client.time_entries.list(page_size=20, prefetch=8)]
     assert ids == [str(i) for i in range(1, 601)]
@@ -81,7 +81,7 @@ async def test_two_pulls_on_one_client_share_the_budget() -> None:
                           rate_limits=limits(standard=pa.Rate(6, 0.5)))
     async with box.serve() as url, pa.Productive(
         sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
-        rate_limits=limits(standard=pa.Rate(6, 0.5, margin=0.02)),
+        rate_limits=limits(standard=pa.Rate(6, 0.5, margin=0.1)),
     ) as client:
         async def pull() -> list[str]:
             return [r.id async for r in client.time_entries.list(page_size=20)]
