@@ -30,7 +30,9 @@ class Productive:
 
     Options: ``base_url``; ``rate_limits`` (:class:`RateLimits`, defaults = documented limits);
     ``retry`` (:class:`RetryPolicy`); ``timeouts`` (:class:`Timeouts`, seconds, per attempt);
-    ``session`` (your own :class:`aiohttp.ClientSession`, not closed by the client);
+    ``session`` (your own :class:`aiohttp.ClientSession`, not closed by the client; note that
+    aiohttp re-sends an idempotent request once on a dropped kept-alive connection, outside
+    the rate limiter, which the client switches off only on sessions it creates);
     ``feature_flags`` (sent as ``X-Feature-Flags``); ``clock`` (a :class:`FakeClock` in tests);
     ``registry`` (a custom registry).
 
