@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import orjson
@@ -169,19 +169,17 @@ class Registry:
         return [s for s in self.resources.values() if s.is_report]
 
 
-def _parse_resource(name: str, raw: Mapping[str, object]) -> ResourceSpec:
-    def get(key: str, default: object) -> object:
-        return raw.get(key, default)
-
+def _parse_resource(name: str, raw: Mapping[str, Any]) -> ResourceSpec:
+    get = raw.get
     attributes: dict[str, AttributeSpec] = {}
-    writable = set(get("writable", []))  # type: ignore[call-overload]
-    for attr_name, kind in dict(get("attributes", {})).items():  # type: ignore[call-overload]
+    writable = set(get("writable", []))
+    for attr_name, kind in dict(get("attributes", {})).items():
         if kind not in ATTRIBUTE_KINDS:
             raise ValueError(f"registry: {name}.{attr_name} has unknown kind {kind!r}")
         attributes[attr_name] = AttributeSpec(attr_name, kind, attr_name in writable)
     relationships = {
         rel_name: RelationshipSpec(rel_name, rel["type"], bool(rel.get("many", False)))
-        for rel_name, rel in dict(get("relationships", {})).items()  # type: ignore[call-overload]
+        for rel_name, rel in dict(get("relationships", {})).items()
     }
     filters = {
         f_name: FilterSpec(
@@ -190,7 +188,7 @@ def _parse_resource(name: str, raw: Mapping[str, object]) -> ResourceSpec:
             tuple(f.get("operators", ())),
             f.get("enum"),
         )
-        for f_name, f in dict(get("filters", {})).items()  # type: ignore[call-overload]
+        for f_name, f in dict(get("filters", {})).items()
     }
     actions = {
         a_name: ActionSpec(
@@ -204,31 +202,31 @@ def _parse_resource(name: str, raw: Mapping[str, object]) -> ResourceSpec:
             rate_class=a.get("rate_class"),
             idempotent=bool(a.get("idempotent", False)),
         )
-        for a_name, a in dict(get("actions", {})).items()  # type: ignore[call-overload]
+        for a_name, a in dict(get("actions", {})).items()
     }
-    includes = set(get("includes", []))  # type: ignore[call-overload]
+    includes = set(get("includes", []))
     includes.update(relationships)
     return ResourceSpec(
         name=name,
         path=str(get("path", name)),
         type=str(get("type", name)),
-        operations=frozenset(get("operations", ["list", "get"])),  # type: ignore[call-overload]
+        operations=frozenset(get("operations", ["list", "get"])),
         attributes=attributes,
         relationships=relationships,
         filters=filters,
-        sorts=frozenset(get("sorts", [])),  # type: ignore[call-overload]
+        sorts=frozenset(get("sorts", [])),
         includes=frozenset(includes),
         actions=actions,
-        bulk=frozenset(get("bulk", [])),  # type: ignore[call-overload]
-        query=frozenset(get("query", [])),  # type: ignore[call-overload]
-        rate_class=get("rate_class", None),  # type: ignore[arg-type]
-        operation_rate_classes=dict(get("operation_rate_classes", {})),  # type: ignore[call-overload]
+        bulk=frozenset(get("bulk", [])),
+        query=frozenset(get("query", [])),
+        rate_class=get("rate_class"),
+        operation_rate_classes=dict(get("operation_rate_classes", {})),
         cursor=bool(get("cursor", True)),
         is_report=bool(get("report", False)),
     )
 
 
-def load_registry(data: Mapping[str, object]) -> Registry:
+def load_registry(data: Mapping[str, Any]) -> Registry:
     """Build a :class:`Registry` from its JSON form (``{"resources": {name: {...}}}``)."""
     raw_resources = data["resources"]
     assert isinstance(raw_resources, Mapping)
