@@ -122,7 +122,7 @@ async def run_bulk(
     operation: str,
     items: Sequence[Any],
     chunk_size: int,
-    send: Callable[[Sequence[Any]], Awaitable[list[Record] | None]],
+    send: Callable[[Sequence[Any]], Awaitable[Sequence[Record | None] | None]],
 ) -> BulkResult:
     """Send ``items`` in chunks with ``send`` (one bulk request each, in order) and collect one
     outcome per item. ``send`` returns the records in item order (``None`` for deletes)."""

@@ -330,7 +330,7 @@ async def _pull(job: PullJob, console: Console | None) -> int:
             page_size=job.page_size, pagination=job.pagination,  # type: ignore[arg-type]
             **job.params,  # type: ignore[arg-type]
         )
-        await stack.enter_async_context(contextlib.aclosing(pages))  # type: ignore[type-var]
+        await stack.enter_async_context(contextlib.aclosing(pages))
         async for page in pages:
             records = page.records
             if max_items is not None:

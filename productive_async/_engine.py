@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -110,7 +110,7 @@ class ResourceClient:
         method: str,
         path: str,
         *,
-        params: QueryParams = (),  # type: ignore[assignment]
+        params: Sequence[tuple[str, str]] = (),
         json: Any = None,
         rate_class: str | None = None,
         idempotent: bool | None = None,
@@ -256,12 +256,12 @@ class ResourceClient:
             if not isinstance(item, Mapping) or item.get("id") in (None, ""):
                 raise InvalidRequestError(f"bulk_update item {index}: a mapping with 'id'")
 
-        async def send(chunk: Sequence[Any]) -> list[Record] | None:
+        async def send(chunk: Sequence[Any]) -> Sequence[Record | None] | None:
             body = {"data": [_bulk_item(self.spec, dict(item)) for item in chunk]}
             response = await self._send("PATCH", self.spec.path, json=body, bulk=True,
                                         rate_class=rate_class_for(self.spec, "update"))
             ids = [_id(item["id"]) for item in chunk]
-            return order_by_ids(self._records(response), ids)  # type: ignore[return-value]
+            return order_by_ids(self._records(response), ids)
 
         return await run_bulk(self, "update", items, chunk_size, send)
 
@@ -314,7 +314,7 @@ class ResourceClient:
         on_drift: Literal["raise", "ignore"] = "raise",
         timeouts: Timeouts | None = None,
         **params: Any,
-    ) -> AsyncIterator[Record]:
+    ) -> AsyncGenerator[Record, None]:
         """Every record of ``GET /<path>`` over all pages, as an async iterator.
 
         ``filters``: see :func:`~productive_async.any_of` and the README ("Filters");
@@ -361,7 +361,7 @@ class ResourceClient:
         on_drift: Literal["raise", "ignore"] = "raise",
         timeouts: Timeouts | None = None,
         **params: Any,
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         """Like :meth:`list`, page by page (:class:`Page` with records, ``meta``, ``links``)."""
         return self._page_stream(
             filters, sort, include, fields, page_size, None, pagination, prefetch, on_drift,
@@ -381,7 +381,7 @@ class ResourceClient:
         on_drift: Literal["raise", "ignore"],
         timeouts: Timeouts | None,
         params: Mapping[str, Any],
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         """Check a listing's arguments (before any request) and start its page stream."""
         self._require("list")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -436,7 +436,7 @@ class ResourceClient:
         on_drift: str,
         max_items: int | None,
         timeouts: Timeouts | None,
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         first = await self._fetch_page(query, 1, size, timeouts)
         yield first
         total_pages = int(first.meta.get("total_pages") or 1)
@@ -471,7 +471,7 @@ class ResourceClient:
 
     async def _cursor_pages(
         self, query: QueryParams, size: int, timeouts: Timeouts | None
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         params: QueryParams = [*query, ("page[size]", str(size)), ("page[after]", "")]
         while True:
             response = await self._send("GET", self.spec.path, params=params, timeouts=timeouts)
@@ -487,7 +487,9 @@ class ResourceClient:
             params = [*query, ("page[size]", str(size)), ("page[after]", after)]
 
 
-async def _records(pages: AsyncIterator[Page], max_items: int | None) -> AsyncIterator[Record]:
+async def _records(
+    pages: AsyncGenerator[Page, None], max_items: int | None
+) -> AsyncGenerator[Record, None]:
     remaining = max_items
     try:
         async for page in pages:
@@ -500,7 +502,7 @@ async def _records(pages: AsyncIterator[Page], max_items: int | None) -> AsyncIt
             if remaining is not None and remaining <= 0:
                 return
     finally:
-        await pages.aclose()  # type: ignore[attr-defined]
+        await pages.aclose()
 
 
 def _query_value(link: str, name: str) -> str | None:
