@@ -153,17 +153,8 @@ class RateLimitError(APIError):
     ``limit`` and ``period`` (seconds) come from the error body when present.
     """
 
-    def __init__(
-        self,
-        status: int,
-        errors: Sequence[ErrorObject],
-        *,
-        method: str,
-        path: str,
-        headers: Mapping[str, str] | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(status, errors, method=method, path=path, headers=headers)
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.retry_after = retry_after
         first = self.errors[0].meta if self.errors else {}
         self.limit: int | None = first.get("limit")
