@@ -76,14 +76,6 @@ def ideal_seconds(pages: int, rates: Sequence[pa.Rate], latency: float) -> float
     return last_send + latency
 
 
-def limits(rates: dict[str, pa.Rate]) -> pa.RateLimits:
-    values: dict[str, pa.Rate | None] = dict.fromkeys(
-        ("standard", "organization", "reports", "contract_generation", "salaries")
-    )
-    values.update(rates)
-    return pa.RateLimits(**values)
-
-
 def _serve(scenario: Scenario, total: int, latency: float, port: int,
            ready: Connection, done: Connection) -> None:
     """The sandbox in a child process, so its clock and event loop are its own (as a real
@@ -94,7 +86,7 @@ def _serve(scenario: Scenario, total: int, latency: float, port: int,
         for i in range(1, total + 1)
     ]
     box = sandbox.Sandbox(demo_data=False, records=records, latency=latency,
-                          rate_limits=limits(scenario.rates), faults=scenario.faults)
+                          rate_limits=pa.RateLimits.only(**scenario.rates), faults=scenario.faults)
 
     async def serve() -> None:
         async with box.serve(port=port) as url:
@@ -110,7 +102,7 @@ async def pull(url: str, scenario: Scenario, prefetch: int | None
     retry = pa.RetryPolicy(max_retries=8, backoff_base=0.2, backoff_cap=2.0)
     async with pa.Productive(
         sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
-        rate_limits=limits(scenario.rates), retry=retry,
+        rate_limits=pa.RateLimits.only(**scenario.rates), retry=retry,
     ) as client:
         started = time.perf_counter()
         ids = [r.id async for r in client.time_entries.list(page_size=PAGE_SIZE,

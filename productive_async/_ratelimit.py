@@ -59,6 +59,9 @@ class Rate:
         return min(0.25, 0.02 * self.seconds)
 
 
+_CLASSES = ("standard", "organization", "reports", "contract_generation", "salaries")
+
+
 @attrs.frozen
 class RateLimits:
     """The limits a client keeps to; defaults are Productive's documented limits.
@@ -75,16 +78,21 @@ class RateLimits:
     salaries: Rate | None = Rate(30, 120)
 
     @classmethod
+    def only(cls, **classes: Rate) -> RateLimits:
+        """Limits for the named classes only, every other class off:
+        ``RateLimits.only(standard=Rate(40, 2))`` (e.g. a sandbox with scaled-down limits).
+        Raises :class:`TypeError` for an unknown class name."""
+        return cls(**{**dict.fromkeys(_CLASSES), **classes})
+
+    @classmethod
     def unlimited(cls) -> RateLimits:
         """No client-side limits at all (for tests against a fake server)."""
-        return cls(None, None, None, None, None)
+        return cls.only()
 
     def as_dict(self) -> dict[str, Rate]:
         """The active classes by name."""
         return {
-            name: rate
-            for name in ("standard", "organization", "reports", "contract_generation", "salaries")
-            if (rate := getattr(self, name)) is not None
+            name: rate for name in _CLASSES if (rate := getattr(self, name)) is not None
         }
 
 

@@ -24,17 +24,9 @@ def entries(n: int) -> list[dict[str, Any]]:
              "relationships": {}} for i in range(1, n + 1)]
 
 
-def limits(**rates: pa.Rate | None) -> pa.RateLimits:
-    base: dict[str, pa.Rate | None] = dict.fromkeys(
-        ("standard", "organization", "reports", "contract_generation", "salaries")
-    )
-    base.update(rates)
-    return pa.RateLimits(**base)
-
-
 async def test_sandbox_answers_the_documented_429_past_the_limit() -> None:
     box = sandbox.Sandbox(demo_data=False, records=entries(3),
-                          rate_limits=limits(standard=pa.Rate(3, 30)))
+                          rate_limits=pa.RateLimits.only(standard=pa.Rate(3, 30)))
     async with box.serve() as url, aiohttp.ClientSession() as session:
         statuses = []
         for _ in range(4):
@@ -51,7 +43,8 @@ async def test_sandbox_answers_the_documented_429_past_the_limit() -> None:
 
 async def test_sandbox_limits_reports_per_class() -> None:
     box = sandbox.Sandbox(demo_data=False, records=entries(3),
-                          rate_limits=limits(standard=pa.Rate(100, 10), reports=pa.Rate(2, 30)))
+                          rate_limits=pa.RateLimits.only(standard=pa.Rate(100, 10),
+                                                         reports=pa.Rate(2, 30)))
     async with box.serve() as url, aiohttp.ClientSession() as session:
         report_statuses, plain_statuses = [], []
         for _ in range(3):
@@ -65,10 +58,11 @@ async def test_sandbox_limits_reports_per_class() -> None:
 
 async def test_client_pull_stays_within_the_sandbox_limits_and_loses_nothing() -> None:
     rate = pa.Rate(8, 0.5)
-    box = sandbox.Sandbox(demo_data=False, records=entries(600), rate_limits=limits(standard=rate))
+    box = sandbox.Sandbox(demo_data=False, records=entries(600),
+                          rate_limits=pa.RateLimits.only(standard=rate))
     async with box.serve() as url, pa.Productive(
         sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
-        rate_limits=limits(standard=pa.Rate(8, 0.5, margin=0.1)),
+        rate_limits=pa.RateLimits.only(standard=pa.Rate(8, 0.5, margin=0.1)),
     ) as client:
         ids = [r.id async for r in client.time_entries.list(page_size=20, prefetch=8)]
     assert ids == [str(i) for i in range(1, 601)]
@@ -78,10 +72,10 @@ async def test_client_pull_stays_within_the_sandbox_limits_and_loses_nothing() -
 
 async def test_two_pulls_on_one_client_share_the_budget() -> None:
     box = sandbox.Sandbox(demo_data=False, records=entries(300),
-                          rate_limits=limits(standard=pa.Rate(6, 0.5)))
+                          rate_limits=pa.RateLimits.only(standard=pa.Rate(6, 0.5)))
     async with box.serve() as url, pa.Productive(
         sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
-        rate_limits=limits(standard=pa.Rate(6, 0.5, margin=0.1)),
+        rate_limits=pa.RateLimits.only(standard=pa.Rate(6, 0.5, margin=0.1)),
     ) as client:
         async def pull() -> list[str]:
             return [r.id async for r in client.time_entries.list(page_size=20)]
@@ -93,7 +87,7 @@ async def test_two_pulls_on_one_client_share_the_budget() -> None:
 
 async def test_a_client_without_limits_is_told_429_and_recovers() -> None:
     box = sandbox.Sandbox(demo_data=False, records=entries(100),
-                          rate_limits=limits(standard=pa.Rate(4, 1)))
+                          rate_limits=pa.RateLimits.only(standard=pa.Rate(4, 1)))
     async with box.serve() as url, pa.Productive(
         sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
         rate_limits=pa.RateLimits.unlimited(), retry=pa.RetryPolicy(max_retries=10),
@@ -136,7 +130,8 @@ async def test_post_is_not_replayed_after_a_dropped_connection() -> None:
 
 async def test_salary_writes_take_the_salaries_class() -> None:
     box = sandbox.Sandbox(demo_data=False,
-                          rate_limits=limits(standard=pa.Rate(100, 10), salaries=pa.Rate(1, 60)))
+                          rate_limits=pa.RateLimits.only(standard=pa.Rate(100, 10),
+                                                         salaries=pa.Rate(1, 60)))
     async with box.serve() as url, aiohttp.ClientSession() as session:
         body = b'{"data": {"type": "salaries", "attributes": {"cost": 100}}}'
         statuses = []

@@ -33,17 +33,9 @@ async def acquire_all(
     return [t.result() for t in tasks]
 
 
-def limits(**rates: pa.Rate | None) -> pa.RateLimits:
-    base: dict[str, pa.Rate | None] = dict.fromkeys(
-        ("standard", "organization", "reports", "contract_generation", "salaries")
-    )
-    base.update(rates)
-    return pa.RateLimits(**base)
-
-
 async def test_burst_never_exceeds_the_window_and_follows_the_ideal_schedule() -> None:
     clock = pa.FakeClock()
-    gate = RateGate(limits(standard=pa.Rate(5, 10, margin=0)), clock)
+    gate = RateGate(pa.RateLimits.only(standard=pa.Rate(5, 10, margin=0)), clock)
     times = await acquire_all(gate, clock, 20)
     assert max_in_window(times, 10) == 5
     assert sorted(times) == [0.0] * 5 + [10.0] * 5 + [20.0] * 5 + [30.0] * 5
@@ -51,7 +43,7 @@ async def test_burst_never_exceeds_the_window_and_follows_the_ideal_schedule() -
 
 async def test_margin_delays_each_new_window_by_the_margin() -> None:
     clock = pa.FakeClock()
-    gate = RateGate(limits(standard=pa.Rate(3, 10, margin=0.5)), clock)
+    gate = RateGate(pa.RateLimits.only(standard=pa.Rate(3, 10, margin=0.5)), clock)
     times = await acquire_all(gate, clock, 7)
     assert sorted(times) == [0.0] * 3 + [10.5] * 3 + [21.0]
     # Even with 0.5 s of jitter between send and arrival, no server window holds more than N.
@@ -62,7 +54,9 @@ async def test_margin_delays_each_new_window_by_the_margin() -> None:
 async def test_two_windows_at_once_hold_both_properties() -> None:
     clock = pa.FakeClock()
     gate = RateGate(
-        limits(standard=pa.Rate(4, 2, margin=0), organization=pa.Rate(10, 10, margin=0)), clock
+        pa.RateLimits.only(standard=pa.Rate(4, 2, margin=0),
+                           organization=pa.Rate(10, 10, margin=0)),
+        clock,
     )
     times = await acquire_all(gate, clock, 30, ("standard", "organization"))
     assert max_in_window(times, 2) <= 4
@@ -76,7 +70,7 @@ async def test_default_margin_keeps_a_steady_pull_at_97_percent_or_more() -> Non
     assert rate.effective_margin == pytest.approx(0.2)
     assert pa.Rate(4000, 1800).effective_margin == 0.25
     clock = pa.FakeClock()
-    gate = RateGate(limits(standard=rate), clock)
+    gate = RateGate(pa.RateLimits.only(standard=rate), clock)
     times = sorted(await acquire_all(gate, clock, 1001))
     assert max_in_window(times, 10) == 100
     achieved = 1000 / (times[-1] - times[0])
@@ -85,7 +79,7 @@ async def test_default_margin_keeps_a_steady_pull_at_97_percent_or_more() -> Non
 
 async def test_waiters_are_served_first_come_first_served() -> None:
     clock = pa.FakeClock()
-    gate = RateGate(limits(standard=pa.Rate(1, 1, margin=0)), clock)
+    gate = RateGate(pa.RateLimits.only(standard=pa.Rate(1, 1, margin=0)), clock)
     order: list[int] = []
 
     async def worker(i: int) -> None:
@@ -104,7 +98,9 @@ async def test_waiters_are_served_first_come_first_served() -> None:
 async def test_a_waiter_blocked_on_its_own_class_does_not_hold_up_others() -> None:
     clock = pa.FakeClock()
     gate = RateGate(
-        limits(standard=pa.Rate(100, 10, margin=0), reports=pa.Rate(1, 30, margin=0)), clock
+        pa.RateLimits.only(standard=pa.Rate(100, 10, margin=0),
+                           reports=pa.Rate(1, 30, margin=0)),
+        clock,
     )
     await gate.acquire(("standard", "reports"))
     report = asyncio.create_task(gate.acquire(("standard", "reports")))
@@ -119,7 +115,7 @@ async def test_a_waiter_blocked_on_its_own_class_does_not_hold_up_others() -> No
 
 async def test_a_later_request_cannot_take_the_slot_an_earlier_waiter_waits_for() -> None:
     clock = pa.FakeClock()
-    gate = RateGate(limits(standard=pa.Rate(2, 10, margin=0)), clock)
+    gate = RateGate(pa.RateLimits.only(standard=pa.Rate(2, 10, margin=0)), clock)
     await acquire_all(gate, clock, 2)
     first = asyncio.create_task(gate.acquire(("standard",)))
     await clock.settle()
@@ -130,7 +126,7 @@ async def test_a_later_request_cannot_take_the_slot_an_earlier_waiter_waits_for(
 
 async def test_a_cancelled_waiter_takes_no_slot() -> None:
     clock = pa.FakeClock()
-    gate = RateGate(limits(standard=pa.Rate(1, 10, margin=0)), clock)
+    gate = RateGate(pa.RateLimits.only(standard=pa.Rate(1, 10, margin=0)), clock)
     await gate.acquire(("standard",))
     doomed = asyncio.create_task(gate.acquire(("standard",)))
     await clock.settle()
@@ -144,7 +140,7 @@ async def test_a_cancelled_waiter_takes_no_slot() -> None:
 
 async def test_a_slot_granted_to_a_task_cancelled_before_it_ran_is_given_back() -> None:
     clock = pa.FakeClock()
-    gate = RateGate(limits(standard=pa.Rate(1, 10, margin=0)), clock)
+    gate = RateGate(pa.RateLimits.only(standard=pa.Rate(1, 10, margin=0)), clock)
     task = asyncio.create_task(gate.acquire(("standard",)))
     task.cancel()  # cancelled after the grant, before the task resumed
     with pytest.raises(asyncio.CancelledError):
@@ -155,7 +151,7 @@ async def test_a_slot_granted_to_a_task_cancelled_before_it_ran_is_given_back() 
 
 async def test_pause_closes_a_class_for_every_task_until_the_reset() -> None:
     clock = pa.FakeClock()
-    gate = RateGate(limits(standard=pa.Rate(100, 10), reports=pa.Rate(10, 30)), clock)
+    gate = RateGate(pa.RateLimits.only(standard=pa.Rate(100, 10), reports=pa.Rate(10, 30)), clock)
     gate.pause(["reports"], until=7.0)
     report = asyncio.create_task(gate.acquire(("standard", "reports")))
     plain = asyncio.create_task(gate.acquire(("standard",)))
@@ -212,3 +208,11 @@ def test_default_limits_are_the_documented_ones() -> None:
     assert limits_.reports == pa.Rate(10, 30)
     assert limits_.contract_generation == pa.Rate(50, 60)
     assert limits_.salaries == pa.Rate(30, 120)
+
+
+def test_only_limits_the_named_classes() -> None:
+    limits_ = pa.RateLimits.only(standard=pa.Rate(40, 2))
+    assert limits_.as_dict() == {"standard": pa.Rate(40, 2)}
+    assert pa.RateLimits.unlimited().as_dict() == {}
+    with pytest.raises(TypeError):
+        pa.RateLimits.only(bogus=pa.Rate(1, 1))
