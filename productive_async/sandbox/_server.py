@@ -43,6 +43,11 @@ MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 30
 
 Handler = Callable[[web.Request], Any]
+#: The CRUD operation of a (route kind, method) pair, for per-operation rate classes.
+_OPERATIONS = {
+    ("collection", "GET"): "list", ("collection", "POST"): "create", ("member", "GET"): "get",
+    ("member", "PATCH"): "update", ("member", "DELETE"): "delete",
+}
 
 
 @attrs.define
@@ -69,6 +74,7 @@ class RequestLog:
         self.entries.append((arrived, method, path, status))
 
     def count(self, status: int | None = None) -> int:
+        """Requests answered with ``status`` (0: dropped), or all of them with ``None``."""
         return sum(1 for e in self.entries if status is None or e[3] == status)
 
     def max_in_window(self, seconds: float, path_prefix: str = "") -> int:
@@ -253,10 +259,7 @@ class SandboxServer:
         limits = self.rate_limits
         if limits is None:
             return None
-        operation = {("collection", "GET"): "list", ("collection", "POST"): "create",
-                     ("member", "GET"): "get", ("member", "PATCH"): "update",
-                     ("member", "DELETE"): "delete"}.get((kind, method), "")
-        rate_class = rate_class_for(spec, operation)
+        rate_class = rate_class_for(spec, _OPERATIONS.get((kind, method), ""))
         if action is not None:
             rate_class = spec.actions[action].rate_class or rate_class
         scopes: list[tuple[str, str, Any]] = [

@@ -29,9 +29,11 @@ class Store:
             self.put(record)
 
     def table(self, type_: str) -> dict[str, Record]:
+        """Every record of ``type_`` by id (created empty on first use)."""
         return self.tables.setdefault(type_, {})
 
     def get(self, type_: str, id_: str) -> Record | None:
+        """The record of ``type_`` with ``id_``, or ``None``."""
         return self.tables.get(type_, {}).get(str(id_))
 
     def put(self, record: Record) -> Record:
@@ -47,11 +49,13 @@ class Store:
         return record
 
     def new_id(self, type_: str) -> str:
+        """A fresh id for ``type_`` (one above the highest numeric id seen)."""
         value = self._next_id.get(type_, 1)
         self._next_id[type_] = value + 1
         return str(value)
 
     def delete(self, type_: str, id_: str) -> bool:
+        """Remove a record; ``False`` if there was none."""
         found = self.tables.get(type_, {}).pop(str(id_), None) is not None
         if found:
             self.touch()
@@ -63,9 +67,11 @@ class Store:
         self._cache.clear()
 
     def cached(self, key: Any) -> list[Record] | None:
+        """A remembered query result (dropped on every write), or ``None``."""
         return self._cache.get(key)
 
     def remember(self, key: Any, records: list[Record]) -> None:
+        """Remember a query result until the next write (at most 256 are kept)."""
         if len(self._cache) > 256:
             self._cache.clear()
         self._cache[key] = records
