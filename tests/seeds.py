@@ -1,7 +1,7 @@
 """Request/response examples extracted from the seed API documents.
 
 The seed documents ``003_*.txt`` (contracts) and ``004_*.txt`` (invoices) in
-``/work/shared/seeds`` are text dumps of Productive.io's API documentation.  They contain
+``spec/seeds`` are text dumps of Productive.io's API documentation.  They contain
 full HTTP examples captured from Productive's API test environment, which this module turns
 into :class:`SeedExample` objects so that tests can use them as fixtures.
 
@@ -58,7 +58,7 @@ Method = Literal["GET", "POST", "PATCH", "DELETE"]
 #: Directory holding the seed documents; ``PRODUCTIVE_SEEDS_DIR`` overrides the default.
 SEEDS_DIR: Path = Path(
     os.environ.get("PRODUCTIVE_SEEDS_DIR")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+    or Path(__file__).resolve().parents[1] / "spec" / "seeds"
 )
 
 #: Seed file stems that carry HTTP examples, and the resource each one documents.

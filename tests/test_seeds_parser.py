@@ -270,7 +270,7 @@ def test_seeds_dir_default_and_env_override(monkeypatch: pytest.MonkeyPatch) -> 
         return result
 
     monkeypatch.delenv("PRODUCTIVE_SEEDS_DIR", raising=False)
-    assert fresh_seeds_dir() == module_file.resolve().parents[1].parent / "shared" / "seeds"
+    assert fresh_seeds_dir() == module_file.resolve().parents[1] / "spec" / "seeds"
     monkeypatch.setenv("PRODUCTIVE_SEEDS_DIR", "/somewhere/else")
     assert fresh_seeds_dir() == Path("/somewhere/else")
 

@@ -1,7 +1,7 @@
 """Extract the resource objects of the seed responses into the sandbox's store format.
 
 Reads the request/response examples of the seed documents (``003_*`` contracts and ``004_*``
-invoices in ``/work/shared/seeds``, parsed by ``tests/seeds.py``) and writes every distinct
+invoices in ``spec/seeds``, parsed by ``tests/seeds.py``) and writes every distinct
 resource object found in a response body (``data`` and ``included``; unique by ``(type, id)``,
 the last occurrence wins) to ``productive_async/sandbox/_seed_records.json``.
 
