@@ -54,7 +54,10 @@ JSON format (``version`` 2)::
         "rate_class": null, "operation_rate_classes": {"create": "salaries"},
         "cursor": true, "report": false}}}
 
-Every key but ``path``/``type`` of a resource is optional. The loader checks every reference
+Every key but ``path``/``type`` of a resource is optional (``operations`` defaults to
+``["list", "get"]``). A JSON:API type with no endpoint of its own (it only appears included in
+other documents) is a resource with ``"operations": []`` and no actions: it gets a model class
+but no ``client.<name>``. The loader checks every reference
 (kinds, enums, relationship targets of write fields, action payloads) and raises
 :class:`ValueError` naming the entry at fault.
 """
@@ -211,6 +214,12 @@ class ResourceSpec:
     groups: tuple[str, ...] = ()
 
     @property
+    def has_endpoint(self) -> bool:
+        """Whether the API has an endpoint for it (a JSON:API type that only appears included
+        in other documents, such as ``agents``, has none: no ``client.<name>``)."""
+        return bool(self.operations or self.actions or self.bulk)
+
+    @property
     def write_names(self) -> frozenset[str]:
         """Every name a create or update body may carry."""
         return frozenset(self.create) | self.update
@@ -250,8 +259,8 @@ class Registry:
 
     @property
     def collections(self) -> list[ResourceSpec]:
-        """Top-level collections (``client.<name>``), reports excluded."""
-        return [s for s in self.resources.values() if not s.is_report]
+        """Top-level collections (``client.<name>``): reports and endpoint-less types excluded."""
+        return [s for s in self.resources.values() if not s.is_report and s.has_endpoint]
 
     @property
     def reports(self) -> list[ResourceSpec]:
