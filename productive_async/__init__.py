@@ -4,11 +4,12 @@ Everything public is importable from here; modules with a leading underscore are
 ``productive_async.sandbox`` is the embedded sandbox server (public).
 """
 
+from . import models, resources
 from ._bulk import BulkResult, ItemOutcome
 from ._client import DEFAULT_BASE_URL, Productive
 from ._clock import Clock, FakeClock, LoopClock
 from ._custom_fields import CustomFieldDefinition, CustomFieldOption, CustomFields
-from ._engine import Action, Page, ResourceClient
+from ._engine import Action, ListOptions, Page, Paginator, ResourceBase, ResourceClient
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -29,10 +30,12 @@ from ._errors import (
     UnknownResourceError,
     ValidationError,
 )
-from ._jsonapi import FilterGroup, all_of, any_of
+from ._jsonapi import Document, FilterGroup, all_of, any_of
 from ._models import (
     InvoiceAttributionPreview,
     LineItemPreview,
+    OpenIntEnum,
+    OpenStrEnum,
     PreviewItem,
     Record,
     Ref,
@@ -58,6 +61,7 @@ __all__ = [
     "CustomFieldOption",
     "CustomFields",
     "DecodeError",
+    "Document",
     "DriftError",
     "ErrorObject",
     "FakeClock",
@@ -66,9 +70,13 @@ __all__ = [
     "InvoiceAttributionPreview",
     "ItemOutcome",
     "LineItemPreview",
+    "ListOptions",
     "LoopClock",
     "NotFoundError",
+    "OpenIntEnum",
+    "OpenStrEnum",
     "Page",
+    "Paginator",
     "PermissionDeniedError",
     "PreviewItem",
     "Productive",
@@ -79,6 +87,7 @@ __all__ = [
     "Record",
     "Ref",
     "Registry",
+    "ResourceBase",
     "ResourceClient",
     "ResourceSpec",
     "RetryPolicy",
@@ -91,4 +100,6 @@ __all__ = [
     "all_of",
     "any_of",
     "default_registry",
+    "models",
+    "resources",
 ]

@@ -33,7 +33,7 @@ from ._errors import (
 from ._models import Record
 
 if TYPE_CHECKING:
-    from ._engine import ResourceClient
+    from ._registry import ResourceSpec
 
 #: Items per bulk request unless the call says otherwise.
 DEFAULT_CHUNK_SIZE = 100
@@ -118,7 +118,7 @@ def _item_errors(error: APIError, count: int) -> dict[int, APIError]:
 
 
 async def run_bulk(
-    rc: ResourceClient,
+    spec: ResourceSpec,
     operation: str,
     items: Sequence[Any],
     chunk_size: int,
@@ -126,10 +126,10 @@ async def run_bulk(
 ) -> BulkResult:
     """Send ``items`` in chunks with ``send`` (one bulk request each, in order) and collect one
     outcome per item. ``send`` returns the records in item order (``None`` for deletes)."""
-    if operation not in rc.spec.bulk:
+    if operation not in spec.bulk:
         hint = " (use create_many() to create concurrently)" if operation == "create" else ""
         raise InvalidRequestError(
-            f"{rc.spec.name} has no bulk {operation} in the API{hint}"
+            f"{spec.name} has no bulk {operation} in the API{hint}"
         )
     outcomes: list[ItemOutcome] = []
     for start, chunk in _chunks(list(items), chunk_size):
@@ -163,7 +163,9 @@ def order_by_ids(records: list[Record], ids: Sequence[str]) -> list[Record | Non
 
 
 async def create_many(
-    rc: ResourceClient, items: Sequence[Mapping[str, Any]], concurrency: int
+    create: Callable[[Mapping[str, Any]], Awaitable[Record]],
+    items: Sequence[Mapping[str, Any]],
+    concurrency: int,
 ) -> BulkResult:
     """Create each item with its own ``POST`` (at most ``concurrency`` in flight; the client's
     rate limits apply to each); outcomes in input order."""
@@ -177,7 +179,7 @@ async def create_many(
             return ItemOutcome(index, item, error=error)
         async with semaphore:
             try:
-                return ItemOutcome(index, item, record=await rc.create(**item))
+                return ItemOutcome(index, item, record=await create(item))
             except ProductiveError as exc:
                 return ItemOutcome(index, item, error=exc)
 

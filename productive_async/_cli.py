@@ -325,11 +325,14 @@ async def _pull(job: PullJob, console: Console | None) -> int:
         display = _ProgressDisplay(console, spec.name) if console is not None else None
         if display is not None:
             stack.callback(display.stop)
-        pages = rc.pages(
+        extra = dict(job.params)
+        group = extra.pop("group", None)
+        paginator = rc.list(
             filters=job.filters or None, sort=job.sort or None, include=job.include or None,
-            page_size=job.page_size, pagination=job.pagination,  # type: ignore[arg-type]
-            **job.params,  # type: ignore[arg-type]
+            group=group, page_size=job.page_size, pagination=job.pagination,
+            max_items=max_items, extra_query=extra,
         )
+        pages = paginator.pages()
         await stack.enter_async_context(contextlib.aclosing(pages))
         async for page in pages:
             records = page.records

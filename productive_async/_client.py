@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from ._clock import Clock, LoopClock
 from ._custom_fields import CustomFieldCache
-from ._engine import ResourceClient
+from ._engine import Context, ResourceClient
 from ._errors import InvalidRequestError
-from ._models import ModelFactory
+from ._jsonapi import Document, encode_params, parse_document
 from ._ratelimit import RateGate, RateLimits
 from ._registry import Registry, default_registry
 from ._transport import RetryPolicy, Timeouts, Transport
+from .resources import Collections
 
 DEFAULT_BASE_URL = "https://api.productive.io/api/v2/"
+_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 
 
-class Productive:
+class Productive(Collections):
     """An async client for Productive's API v2.
 
     ``token`` (sent as ``X-Auth-Token``) and ``organization_id`` (``X-Organization-Id``) are
-    required (``shared/productive-api/README.md``, "Base URL and auth"). Every collection of
-    the registry is an attribute named as its path: ``client.invoices``, ``client.deals``,
-    ``client.time_entries``; report endpoints are under ``client.reports``
-    (``client.reports.time_reports``). All tasks using one client share its rate limits.
+    required (Productive API reference, "Authentication"). Every collection of the API is a
+    typed attribute named as its path: ``client.invoices``, ``client.deals``,
+    ``client.time_entries`` (see :mod:`productive_async.resources`); report endpoints are under
+    ``client.reports`` (``client.reports.time_reports``); ``client.resource(name)`` looks one up
+    by name at run time. All tasks using one client share its rate limits.
 
     Options: ``base_url``; ``rate_limits`` (:class:`RateLimits`, defaults = documented limits);
     ``retry`` (:class:`RetryPolicy`); ``timeouts`` (:class:`Timeouts`, seconds, per attempt);
@@ -34,10 +38,13 @@ class Productive:
     aiohttp re-sends an idempotent request once on a dropped kept-alive connection, outside
     the rate limiter, which the client switches off only on sessions it creates);
     ``feature_flags`` (sent as ``X-Feature-Flags``); ``clock`` (a :class:`FakeClock` in tests);
-    ``registry`` (a custom registry).
+    ``registry`` (a custom registry); ``strict`` (default ``True``: a write field, action
+    parameter, filter, operator, sort key, include path or report group the registry does not
+    know raises :class:`InvalidRequestError` before sending; ``False`` sends such names anyway,
+    for API additions newer than the SDK).
 
     Use ``async with Productive(...) as client:`` or call :meth:`close`.
-    Raises :class:`ValueError` for an empty token or organization id.
+    Raises :class:`InvalidRequestError` for an empty token or organization id.
     """
 
     def __init__(
@@ -53,6 +60,7 @@ class Productive:
         feature_flags: Sequence[str] = (),
         clock: Clock | None = None,
         registry: Registry | None = None,
+        strict: bool = True,
     ) -> None:
         if not token:
             raise InvalidRequestError("an API token is required (PRODUCTIVE_API_TOKEN)")
@@ -75,10 +83,10 @@ class Productive:
             session=session,
             feature_flags=feature_flags,
         )
-        self._models = ModelFactory(self.registry)
         self._clients: dict[str, ResourceClient] = {}
-        self._custom_fields = CustomFieldCache(self.resource)
-        self.reports = _Reports(self)
+        context = Context(self._transport, self.registry,
+                          CustomFieldCache(self.resource), strict)
+        self._bind(context, {})
 
     @property
     def base_url(self) -> str:
@@ -91,6 +99,11 @@ class Productive:
         return self._transport.organization_id
 
     @property
+    def strict(self) -> bool:
+        """Whether names the registry does not know are refused before sending."""
+        return self._context.strict
+
+    @property
     def stats(self) -> dict[str, int]:
         """Request counters: ``attempts``, ``retries``, ``rate_limited`` (429s received)."""
         return self._transport.stats
@@ -99,8 +112,9 @@ class Productive:
         return f"<Productive {self.base_url} organization={self.organization_id}>"
 
     def resource(self, name: str) -> ResourceClient:
-        """The :class:`ResourceClient` of collection ``name`` (``"invoices"``,
-        ``"reports/time_reports"`` or ``"time_reports"``).
+        """The dynamic :class:`ResourceClient` of collection ``name`` (``"invoices"``,
+        ``"reports/time_reports"`` or ``"time_reports"``): the same engine as
+        ``client.<name>``, with signatures resolved at run time.
 
         Raises :class:`~productive_async.UnknownResourceError` for an unregistered name.
         """
@@ -109,19 +123,64 @@ class Productive:
         client = self._clients.get(name)
         if client is None:
             spec = self.registry[name]
-            client = ResourceClient(
-                spec, self._transport, self._models, self.registry, self._custom_fields
-            )
+            if not spec.has_endpoint:
+                raise InvalidRequestError(f"{name} has no endpoint of its own in the API")
+            client = ResourceClient(spec, self._context)
             self._clients[name] = client
         return client
 
-    def __getattr__(self, name: str) -> ResourceClient:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        registry = self.__dict__.get("registry")
-        if registry is None or name not in registry or registry[name].is_report:
-            raise AttributeError(f"Productive has no collection {name!r}")
-        return self.resource(name)
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
+        json: Any = None,
+        rate_class: str | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Document:
+        """Send any request through the client's transport (its rate limits, retries, errors
+        and decoding): for endpoints newer than the registry.
+
+        ``path`` is relative to the base URL (``"tasks/1/subtasks"``); ``params`` query
+        parameters (a mapping, lists sent as repeated ``name[]=``; or pairs as they are);
+        ``json`` the body (a JSON:API document); ``rate_class`` an extra rate-limit class
+        (``"reports"``). POST and PATCH are not retried after a failure once sent. Returns the
+        decoded :class:`~productive_async.Document` (records typed by their JSON:API type);
+        an empty answer (204) is a document with ``data=None``. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown method or a path that
+        leaves the base URL, and the API's errors (:class:`~productive_async.APIError`).
+        """
+        method = method.upper()
+        if method not in _METHODS:
+            raise InvalidRequestError(f"method must be one of {sorted(_METHODS)}, not {method!r}")
+        if "://" in path or path.startswith("/") or ".." in path.split("/"):
+            raise InvalidRequestError(
+                f"path {path!r} must be relative to the base URL ({self.base_url})"
+            )
+        pairs: Sequence[tuple[str, str]]
+        if params is None:
+            pairs = ()
+        elif isinstance(params, Mapping):
+            pairs = encode_params(params)
+        else:
+            pairs = list(params)
+        response = await self._transport.request(
+            method, path, params=pairs, json=json, rate_class=rate_class, timeouts=timeouts
+        )
+        if response.body is None:
+            return Document(None, {}, {})
+        return parse_document(response.body)
+
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> ResourceClient:
+            # Collections of a custom registry that the typed namespace does not know.
+            if name.startswith("_"):
+                raise AttributeError(name)
+            registry = self.__dict__.get("registry")
+            if registry is None or name not in registry or registry[name].is_report:
+                raise AttributeError(f"Productive has no collection {name!r}")
+            return self.resource(name)
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | {s.name for s in self.registry.collections})
@@ -140,25 +199,3 @@ class Productive:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-class _Reports:
-    """``client.reports.<name>``: the report endpoints (rate class ``reports``, 10 / 30 s)."""
-
-    def __init__(self, client: Productive) -> None:
-        self._client = client
-
-    def __getattr__(self, name: str) -> ResourceClient:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        registry = self._client.registry
-        if name not in registry or not registry[name].is_report:
-            raise AttributeError(f"no report endpoint {name!r}")
-        return self._client.resource(name)
-
-    def __dir__(self) -> list[str]:
-        return sorted(s.name for s in self._client.registry.reports)
-
-    def __repr__(self) -> str:
-        return f"<reports: {', '.join(self.__dir__())}>"
-

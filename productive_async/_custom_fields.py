@@ -242,8 +242,7 @@ class CustomFieldCache:
 
 
 async def update_custom_fields(
-    rc: ResourceClient,
-    id: str | int,
+    update: Callable[[dict[str, Any]], Awaitable[Record]],
     values: Mapping[str | int, Any],
     fields: CustomFields,
     get: Callable[[], Awaitable[Record]],
@@ -257,4 +256,4 @@ async def update_custom_fields(
             merged.pop(field_id, None)
         else:
             merged[field_id] = raw
-    return await rc.update(id, custom_fields=merged)
+    return await update(merged)

@@ -1,18 +1,27 @@
-"""The engine: one generic :class:`ResourceClient` serves every registered resource.
+"""The engine: every request of every resource is performed here, from its registry entry.
 
-Methods come from the registry entry (``_registry.py``): CRUD operations, custom actions
-(``client.deals.close(id, ...)``), reports, and paging. Nothing here is specific to a resource.
+:class:`ResourceBase` holds the request logic (CRUD, custom actions, bulk operations, paging)
+as private methods driven by a :class:`~productive_async.ResourceSpec`; nothing in it is
+specific to a resource. Two thin layers expose it:
+
+* the generated typed facades of :mod:`productive_async.resources` (``client.invoices``:
+  precise signatures for mypy and IDEs, each method one call into this module), and
+* :class:`ResourceClient`, the dynamic form (``client.resource("invoices")``), whose custom
+  actions are looked up by name at run time (:class:`Action`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+import logging
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
 
 import attrs
 
+from . import _validate as validate
 from ._bulk import DEFAULT_CHUNK_SIZE, BulkResult, create_many, order_by_ids, run_bulk
 from ._custom_fields import CustomFieldCache, CustomFields, update_custom_fields
 from ._errors import DecodeError, DriftError, InvalidRequestError
@@ -25,12 +34,17 @@ from ._jsonapi import (
     parse_document,
     resource_document,
 )
-from ._models import ModelFactory, Record, structure_preview_item
-from ._registry import ActionSpec, ResourceSpec, rate_class_for
+from ._models import PreviewItem, Record, structure_preview_item
+from ._registry import ActionSpec, Registry, ResourceSpec, rate_class_for
 from ._transport import Response, Timeouts, Transport
 
 if TYPE_CHECKING:
-    from ._registry import Registry
+    from ._models import InvoiceAttributionPreview, LineItemPreview
+
+log = logging.getLogger("productive_async")
+
+R = TypeVar("R", bound=Record)
+T = TypeVar("T", bound=Record)
 
 MAX_PAGE_SIZE = 200
 #: Upper bound of the default prefetch window (pages in flight or buffered).
@@ -38,62 +52,144 @@ MAX_PREFETCH = 64
 #: The default prefetch window when the client has no standard rate limit.
 DEFAULT_PREFETCH = 16
 Pagination = Literal["pages", "cursor"]
+#: A record id: its string form, a number, or the record itself.
+Id = str | int | Record
+Include = str | Sequence[str]
+Fields = Mapping[str, str | Sequence[str]]
+#: Query parameters the list arguments own: raw parameters cannot override them.
+_RESERVED_QUERY = ("filter", "page", "sort", "include", "fields", "group")
+#: Characters of a record id that travel in a URL path unescaped.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:~-]*")
+
+
+class ListOptions(TypedDict, total=False):
+    """Options of every ``list()``.
+
+    ``fields``: sparse fieldsets, ``{type: names}``; ``page_size``: records per request,
+    1..200 (Productive API reference, "Pagination": default 30, max 200; the SDK asks for 200);
+    ``max_items``: stop after that many records, sending no more requests than they need;
+    ``pagination``: ``"pages"`` (page numbers, concurrent prefetch) or ``"cursor"``;
+    ``prefetch``: pages in flight or buffered at once; ``on_drift``: ``"raise"`` or
+    ``"ignore"`` a changed ``total_count``; ``timeouts``: per-attempt
+    :class:`~productive_async.Timeouts` (seconds); ``extra_query``: query parameters the
+    registry does not know (never ``filter``, ``page``, ``sort``, ``include``, ``fields``).
+    """
+
+    fields: Fields
+    page_size: int
+    max_items: int
+    pagination: Pagination
+    prefetch: int
+    on_drift: Literal["raise", "ignore"]
+    timeouts: Timeouts
+    extra_query: Mapping[str, Any]
 
 
 @attrs.frozen
-class Page:
-    """One page of a list: its records, ``meta`` and ``links`` as sent, and its number (1-based;
-    ``None`` in cursor mode)."""
+class Page(Generic[R]):
+    """One page of a list: its records, the ``included`` records, ``meta`` and ``links`` as
+    sent, and its number (1-based; ``None`` in cursor mode)."""
 
-    records: list[Record]
+    records: list[R]
     meta: Mapping[str, Any]
     links: Mapping[str, Any]
     number: int | None = None
+    included: list[Record] = attrs.field(factory=list)
 
     @property
     def total_count(self) -> int | None:
         """``meta.total_count`` (page-number pagination only)."""
         value = self.meta.get("total_count")
-        return int(value) if value is not None else None
+        return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else None
 
 
-class ResourceClient:
-    """Methods for one collection of the API (``client.invoices``, ``client.reports.time_reports``).
+@attrs.frozen
+class Context:
+    """What every resource of one client shares: its transport, registry, custom field cache
+    and whether unknown names are refused (``strict``)."""
 
-    Built from a registry entry; its custom actions are methods too (``client.deals.close``).
+    transport: Transport
+    registry: Registry
+    custom_fields: CustomFieldCache | None = None
+    strict: bool = True
+
+
+@attrs.frozen
+class _ListQuery:
+    """A checked listing: the query pairs and paging settings."""
+
+    query: QueryParams
+    page_size: int
+    max_items: int | None
+    pagination: Pagination
+    prefetch: int
+    on_drift: str
+    timeouts: Timeouts | None
+
+
+class Paginator(Generic[R]):
+    """The records of ``GET /<path>`` over all pages: ``async for record in paginator``.
+
+    Made by ``list()``, which checks every argument before any request; nothing is sent until
+    it is iterated. ``.pages()`` gives :class:`Page` objects (records, ``included``, ``meta``,
+    ``links``); ``await .to_list()`` collects every record; ``await .first()`` sends one
+    request for one record. Each iteration starts the listing again from the first page.
+
+    Page-number pagination (the default) fetches up to ``prefetch`` later pages concurrently
+    and still yields in order, so a pull runs at the rate limit even with slow responses; the
+    default is the request count of the client's ``standard`` window, capped at 64 (16 without
+    limits). If ``meta.total_count`` changes during the pull (records created or deleted
+    meanwhile), :class:`~productive_async.DriftError` is raised rather than silently yielding a
+    shifted set (``on_drift="ignore"`` accepts that). Cursor pagination follows ``links.next``
+    from ``page[after]=``, one request at a time, consistent under concurrent writes; reports
+    do not support it (Productive API reference, "Pagination").
     """
 
-    def __init__(
-        self,
-        spec: ResourceSpec,
-        transport: Transport,
-        models: ModelFactory,
-        registry: Registry,
-        custom_fields: CustomFieldCache | None = None,
-    ) -> None:
-        self.spec = spec
-        self._transport = transport
-        self._models = models
-        self._registry = registry
-        self._custom_fields = custom_fields
+    def __init__(self, resource: ResourceBase[R], listing: _ListQuery) -> None:
+        self._resource = resource
+        self._listing = listing
 
     def __repr__(self) -> str:
-        return f"<ResourceClient {self.spec.name} /{self.spec.path}>"
+        return f"<Paginator {self._resource.spec.name} {self._listing.query!r}>"
 
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(self.spec.actions))
+    def __aiter__(self) -> AsyncIterator[R]:
+        return self._records(self._listing.max_items)
 
-    def __getattr__(self, name: str) -> Action:
-        spec = self.__dict__.get("spec")
-        if spec is not None and name in spec.actions:
-            action = Action(self, spec.actions[name])
-            self.__dict__[name] = action
-            return action
-        raise AttributeError(
-            f"{type(self).__name__} {spec.name if spec else '?'!r} has no method {name!r}"
-        )
+    def pages(self) -> AsyncGenerator[Page[R], None]:
+        """The pages, in order, each a :class:`Page` (stop early with ``aclose()``)."""
+        return self._resource._page_stream(self._listing)
 
-    # ----------------------------------------------------------------- helpers
+    async def to_list(self) -> list[R]:
+        """Every record (at most ``max_items``) in one list."""
+        return [record async for record in self]
+
+    async def first(self) -> R | None:
+        """The first record, or ``None`` when there is none (one request, page size 1)."""
+        listing = attrs.evolve(self._listing, page_size=1, max_items=1, prefetch=1)
+        async for record in self._resource._record_stream(listing):
+            return record
+        return None
+
+    def _records(self, max_items: int | None) -> AsyncGenerator[R, None]:
+        return self._resource._record_stream(self._listing)
+
+
+class ResourceBase(Generic[R]):
+    """The request logic of one collection, from its registry entry (see the module docstring).
+
+    Its methods are private: the typed facades of :mod:`productive_async.resources` and
+    :class:`ResourceClient` are the public faces.
+    """
+
+    def __init__(self, spec: ResourceSpec, context: Context) -> None:
+        self.spec = spec
+        self._context = context
+        self._transport = context.transport
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} /{self.spec.path}>"
+
+    # ----------------------------------------------------------------- plumbing
 
     def _require(self, operation: str) -> None:
         if operation not in self.spec.operations:
@@ -102,8 +198,8 @@ class ResourceClient:
                 f"(supported: {', '.join(sorted(self.spec.operations)) or 'none'})"
             )
 
-    def _member_path(self, id: Any) -> str:
-        return f"{self.spec.path}/{_id(id)}"
+    def _member_path(self, id: Id) -> str:
+        return f"{self.spec.path}/{record_id(id)}"
 
     async def _send(
         self,
@@ -123,333 +219,329 @@ class ResourceClient:
             timeouts=timeouts,
         )
 
-    def _document(self, response: Response) -> Document:
-        return parse_document(response.body, self._models)
-
-    def _one(self, response: Response) -> Record:
-        data = self._document(response).data
+    def _one(self, response: Response) -> R:
+        data = parse_document(response.body).data
         if not isinstance(data, Record):
             raise DecodeError(f"{self.spec.path}: expected one resource object")
-        return data
+        return data  # type: ignore[return-value]  # the class of its type (models.MODELS)
+
+    def _records(self, response: Response) -> list[Record]:
+        if response.body is None:
+            return []
+        data = parse_document(response.body).data
+        if isinstance(data, list):
+            return data
+        return [] if data is None else [data]
+
+    def _body(self, operation: str, values: Mapping[str, Any],
+              id: str | None = None) -> dict[str, Any]:
+        validate.check_write(self.spec, operation, values, self._context.strict)
+        return resource_document(self.spec, self.spec.type, values, id=id)
 
     # ----------------------------------------------------------------- CRUD
 
-    async def get(
-        self,
-        id: str | int,
-        *,
-        include: str | Sequence[str] | None = None,
-        fields: Mapping[str, str | Sequence[str]] | None = None,
-        timeouts: Timeouts | None = None,
-    ) -> Record:
-        """``GET /<path>/{id}`` -> the record, with included relationships resolved.
-
-        Raises :class:`~productive_async.NotFoundError` (404) and the other API errors.
-        """
+    async def _get(self, id: Id, include: Include | None, fields: Fields | None,
+                   timeouts: Timeouts | None) -> R:
         self._require("get")
+        strict, registry = self._context.strict, self._context.registry
+        validate.check_include(registry, self.spec, include, strict)
+        validate.check_fields(registry, fields, strict)
         params = build_query(include=include, fields=fields)
         response = await self._send("GET", self._member_path(id), params=params,
                                     timeouts=timeouts)
         return self._one(response)
 
-    async def create(self, **values: Any) -> Record:
-        """``POST /<path>`` with ``{"data": {"type", "attributes", "relationships"}}`` -> the new
-        record (201).
-
-        ``values``: attributes by API name (dates as :class:`datetime.date`, sent ISO 8601) and
-        relationships by API name as a :class:`~productive_async.Ref`, a record, or a bare id
-        when the registry knows the relationship; ``timeouts=`` overrides the client's
-        :class:`~productive_async.Timeouts` for this call. Raises
-        :class:`~productive_async.ValidationError` (422, one error per invalid field).
-        """
+    async def _create(self, values: Mapping[str, Any], timeouts: Timeouts | None) -> R:
         self._require("create")
-        timeouts = values.pop("timeouts", None)
-        body = resource_document(self.spec, self.spec.type, values)
+        body = self._body("create", values)
         return self._one(await self._send(
             "POST", self.spec.path, json=body, rate_class=rate_class_for(self.spec, "create"),
             timeouts=timeouts,
         ))
 
-    async def update(self, id: str | int, **values: Any) -> Record:
-        """``PATCH /<path>/{id}`` with the changed attributes/relationships -> the record.
-
-        Only what is given is sent; ``timeouts=`` (a :class:`~productive_async.Timeouts`)
-        overrides the client's for this call. Raises
-        :class:`~productive_async.ValidationError` (422), :class:`~productive_async.NotFoundError`
-        (404).
-        """
+    async def _update(self, id: Id, values: Mapping[str, Any], timeouts: Timeouts | None) -> R:
         self._require("update")
-        timeouts = values.pop("timeouts", None)
-        body = resource_document(self.spec, self.spec.type, values)
+        # JSON:API 1.0 ("Updating Resources") requires data.id; Productive accepts both.
+        body = self._body("update", values, id=record_id(id))
         return self._one(await self._send(
             "PATCH", self._member_path(id), json=body,
             rate_class=rate_class_for(self.spec, "update"), timeouts=timeouts,
         ))
 
-    async def delete(self, id: str | int, *, timeouts: Timeouts | None = None) -> None:
-        """``DELETE /<path>/{id}`` (204). Raises :class:`~productive_async.NotFoundError`."""
+    async def _delete(self, id: Id, timeouts: Timeouts | None) -> None:
         self._require("delete")
         await self._send("DELETE", self._member_path(id),
                          rate_class=rate_class_for(self.spec, "delete"), timeouts=timeouts)
 
+    # ----------------------------------------------------------------- actions
+
+    def _action_spec(self, name: str) -> ActionSpec:
+        try:
+            return self.spec.actions[name]
+        except KeyError:
+            raise InvalidRequestError(
+                f"{self.spec.name} has no action {name!r}; "
+                f"{validate.accepted(name, self.spec.actions)}"
+            ) from None
+
+    async def _call(self, name: str, id: Id | None, params: Mapping[str, Any],
+                    timeouts: Timeouts | None) -> Response:
+        spec = self._action_spec(name)
+        validate.check_action(self.spec, spec, params, self._context.strict)
+        if spec.scope == "member":
+            if id is None:
+                raise InvalidRequestError(f"{self.spec.name}.{name}() needs the record id")
+            path = f"{self._member_path(id)}/{spec.segment}"
+        else:
+            path = f"{self.spec.path}/{spec.segment}"
+        query: QueryParams = []
+        body: Any = None
+        if spec.payload == "query":
+            query = encode_params(params)
+        elif spec.payload == "attributes" and params:
+            # Called without arguments, an action sends no body (seed 004: PATCH
+            # invoices/40/export, .../45/export_update; seed 003: POST contracts/19/generate).
+            body = resource_document(self.spec, self.spec.type, params)
+        elif spec.payload == "bulk":
+            items = params.get("items")
+            if items is None:
+                raise InvalidRequestError(f"{self.spec.name}.{name}() takes items=[...]")
+            body = {"data": [bulk_item(self.spec, item) for item in items]}
+        return await self._send(
+            spec.method, path, params=query, json=body, rate_class=spec.rate_class,
+            idempotent=spec.idempotent or None, bulk=spec.payload == "bulk", timeouts=timeouts,
+        )
+
+    async def _act_one(self, model: type[T], name: str, id: Id | None,
+                       params: Mapping[str, Any], timeouts: Timeouts | None) -> T:
+        """An action answering one resource object of ``model``'s type."""
+        response = await self._call(name, id, params, timeouts)
+        record = parse_document(response.body).data
+        if not isinstance(record, Record):
+            raise DecodeError(f"{self.spec.name}.{name}: expected one resource object")
+        if not isinstance(record, model):
+            log.warning("%s.%s answered a %s, not the documented %s", self.spec.name, name,
+                        record.type, model.__jsonapi_type__)
+        return record  # type: ignore[return-value]
+
+    async def _act_many(self, model: type[T], name: str, id: Id | None,
+                        params: Mapping[str, Any], timeouts: Timeouts | None) -> list[T]:
+        """An action answering several resource objects (or none)."""
+        response = await self._call(name, id, params, timeouts)
+        return self._records(response)  # type: ignore[return-value]
+
+    async def _act_items(
+        self, name: str, id: Id | None, params: Mapping[str, Any], timeouts: Timeouts | None
+    ) -> list[LineItemPreview | InvoiceAttributionPreview | PreviewItem]:
+        """An action answering plain JSON items (invoice preview)."""
+        response = await self._call(name, id, params, timeouts)
+        body = response.body
+        data = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(data, list):
+            raise DecodeError(f"{self.spec.name}.{name}: expected a list of items in 'data'")
+        return [structure_preview_item(item) for item in data if isinstance(item, Mapping)]
+
+    async def _act_none(self, name: str, id: Id | None, params: Mapping[str, Any],
+                        timeouts: Timeouts | None) -> None:
+        """An action answering nothing the SDK reads."""
+        await self._call(name, id, params, timeouts)
+
     # ----------------------------------------------------------------- custom fields
 
-    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
-        """The custom fields of this resource (``GET /custom_fields`` with
-        ``filter[customizable_type]`` and the options included), fetched once per client and
-        cached; ``refresh=True`` fetches again. See :class:`~productive_async.CustomFields`."""
-        if self._custom_fields is None:
+    async def _custom_field_definitions(self, refresh: bool) -> CustomFields:
+        if self._context.custom_fields is None:
             raise InvalidRequestError("custom fields need a client (Productive) to fetch them")
-        return await self._custom_fields.for_type(self.spec.type, refresh=refresh)
+        return await self._context.custom_fields.for_type(self.spec.type, refresh=refresh)
 
-    async def update_custom_fields(
-        self, id: str | int, values: Mapping[str | int, Any]
-    ) -> Record:
-        """Change custom field values by field name or id (``None`` clears one): reads the
-        record's ``custom_fields`` (``GET /<path>/{id}`` with a sparse fieldset), merges, and
-        sends the whole hash back (``PATCH /<path>/{id}``), since a PATCH replaces it
-        (``shared/productive-api/README.md``, "Custom fields"). Returns the updated record.
-
-        Raises :class:`~productive_async.InvalidRequestError` for an unknown field or option
-        (before any write), and the API errors of the GET and the PATCH. Not atomic: a
-        concurrent writer between the read and the write loses its change.
-        """
-        fields = await self.custom_field_definitions()
+    async def _update_custom_fields(self, id: Id, values: Mapping[str | int, Any]) -> R:
+        fields = await self._custom_field_definitions(False)
         fields.encode(values)  # validate names and values before reading
-        return await update_custom_fields(
-            self, id, values, fields,
-            lambda: self.get(id, fields={self.spec.type: ["custom_fields"]}),
+        record = await update_custom_fields(
+            lambda merged: self._update(id, {"custom_fields": merged}, None),
+            values, fields,
+            lambda: self._get(id, None, {self.spec.type: ["custom_fields"]}, None),
         )
+        return record  # type: ignore[return-value]
 
     # ----------------------------------------------------------------- bulk
 
-    async def bulk_create(
-        self, items: Sequence[Mapping[str, Any]], *, chunk_size: int = DEFAULT_CHUNK_SIZE
-    ) -> BulkResult:
-        """``POST /<path>`` with the bulk extension, ``{"data": [...]}``, ``chunk_size`` items
-        per request -> a :class:`~productive_async.BulkResult` (each item's record or error, in
-        input order). Items are mappings of values as for :meth:`create`.
-
-        Only where the API has bulk create (time entries); otherwise raises
-        :class:`~productive_async.InvalidRequestError` (use :meth:`create_many`).
-        """
+    async def _bulk_create(self, items: Sequence[Mapping[str, Any]], chunk_size: int
+                           ) -> BulkResult:
+        for item in items:
+            if isinstance(item, Mapping):
+                validate.check_write(self.spec, "create", item, self._context.strict)
 
         async def send(chunk: Sequence[Any]) -> list[Record] | None:
-            body = {"data": [_bulk_item(self.spec, dict(item)) for item in chunk]}
+            body = {"data": [bulk_item(self.spec, dict(item)) for item in chunk]}
             response = await self._send("POST", self.spec.path, json=body, bulk=True,
                                         rate_class=rate_class_for(self.spec, "create"))
             return self._records(response)
 
-        return await run_bulk(self, "create", items, chunk_size, send)
+        return await run_bulk(self.spec, "create", items, chunk_size, send)
 
-    async def bulk_update(
-        self, items: Sequence[Mapping[str, Any]], *, chunk_size: int = DEFAULT_CHUNK_SIZE
-    ) -> BulkResult:
-        """``PATCH /<path>`` with the bulk extension: each item is a mapping with ``id`` and the
-        values to change (as for :meth:`update`), sent as ``{"id", "type", "attributes"}``;
-        ``chunk_size`` items per request -> a :class:`~productive_async.BulkResult`.
-
-        Raises :class:`~productive_async.InvalidRequestError` where the API has no bulk update
-        or an item has no ``id``.
-        """
+    async def _bulk_update(self, items: Sequence[Mapping[str, Any]], chunk_size: int
+                           ) -> BulkResult:
         for index, item in enumerate(items):
             if not isinstance(item, Mapping) or item.get("id") in (None, ""):
                 raise InvalidRequestError(f"bulk_update item {index}: a mapping with 'id'")
+            values = {k: v for k, v in item.items() if k != "id"}
+            validate.check_write(self.spec, "update", values, self._context.strict)
 
         async def send(chunk: Sequence[Any]) -> Sequence[Record | None] | None:
-            body = {"data": [_bulk_item(self.spec, dict(item)) for item in chunk]}
+            body = {"data": [bulk_item(self.spec, dict(item)) for item in chunk]}
             response = await self._send("PATCH", self.spec.path, json=body, bulk=True,
                                         rate_class=rate_class_for(self.spec, "update"))
-            ids = [_id(item["id"]) for item in chunk]
+            ids = [record_id(item["id"]) for item in chunk]
             return order_by_ids(self._records(response), ids)
 
-        return await run_bulk(self, "update", items, chunk_size, send)
+        return await run_bulk(self.spec, "update", items, chunk_size, send)
 
-    async def bulk_delete(
-        self, ids: Sequence[str | int | Record], *, chunk_size: int = DEFAULT_CHUNK_SIZE
-    ) -> BulkResult:
-        """``DELETE /<path>`` with the bulk extension, ``{"data": [{"type", "id"}, ...]}``
-        (204), ``chunk_size`` ids per request -> a :class:`~productive_async.BulkResult` whose
-        successful outcomes have ``record=None``."""
-
+    async def _bulk_delete(self, ids: Sequence[Id], chunk_size: int) -> BulkResult:
         async def send(chunk: Sequence[Any]) -> list[Record] | None:
-            body = {"data": [_bulk_item(self.spec, item) for item in chunk]}
+            body = {"data": [bulk_item(self.spec, item) for item in chunk]}
             await self._send("DELETE", self.spec.path, json=body, bulk=True,
                              rate_class=rate_class_for(self.spec, "delete"))
             return None
 
-        return await run_bulk(self, "delete", ids, chunk_size, send)
+        return await run_bulk(self.spec, "delete", ids, chunk_size, send)
 
-    async def create_many(
-        self, items: Sequence[Mapping[str, Any]], *, concurrency: int = 16
-    ) -> BulkResult:
-        """Create every item with its own ``POST /<path>``, up to ``concurrency`` at once and
-        within the client's rate limits -> a :class:`~productive_async.BulkResult` in input
-        order (each created record, or the error that item got). For collections without bulk
-        create, such as deals/budgets (seed 000 FAQ)."""
+    async def _create_many(self, items: Sequence[Mapping[str, Any]], concurrency: int
+                           ) -> BulkResult:
         self._require("create")
-        return await create_many(self, items, concurrency)
-
-    def _records(self, response: Response) -> list[Record]:
-        if response.body is None:
-            return []
-        data = self._document(response).data
-        if isinstance(data, list):
-            return data
-        return [] if data is None else [data]
+        for item in items:
+            if isinstance(item, Mapping):
+                validate.check_write(self.spec, "create", item, self._context.strict)
+        return await create_many(lambda item: self._create(item, None), items, concurrency)
 
     # ----------------------------------------------------------------- listing
 
-    def list(
-        self,
-        *,
-        filters: Filters | None = None,
-        sort: str | Sequence[str] | None = None,
-        include: str | Sequence[str] | None = None,
-        fields: Mapping[str, str | Sequence[str]] | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        max_items: int | None = None,
-        pagination: Pagination = "pages",
-        prefetch: int | None = None,
-        on_drift: Literal["raise", "ignore"] = "raise",
-        timeouts: Timeouts | None = None,
-        **params: Any,
-    ) -> AsyncGenerator[Record, None]:
-        """Every record of ``GET /<path>`` over all pages, as an async iterator.
-
-        ``filters``: see :func:`~productive_async.any_of` and the README ("Filters");
-        ``sort``: ``["-created_at", "name"]``; ``include``: relationship paths
-        (``"project.company"``); ``fields``: sparse fieldsets by type; ``page_size``: 1..200
-        records per request; ``max_items``: stop after that many records; extra keyword
-        ``params`` go to the query string (e.g. ``group="person"`` on reports); ``timeouts``
-        overrides the client's per-attempt :class:`~productive_async.Timeouts` (seconds).
-
-        ``pagination="pages"`` (default, page-number pagination): after the first page, up to
-        ``prefetch`` later pages are fetched concurrently and records are still yielded in
-        order, so a pull runs at the rate limit even with slow responses; at most ``prefetch``
-        pages are held in memory. The default is the request count of the client's
-        ``standard`` window, capped at 64 (16 without limits): enough to send a whole window
-        at once, which is the fastest schedule the limit allows. If ``meta.total_count``
-        changes during the pull (records created or deleted meanwhile),
-        :class:`~productive_async.DriftError` is raised rather than silently yielding a shifted
-        set (``on_drift="ignore"`` to accept that).
-        ``pagination="cursor"`` follows ``links.next`` one page at a time from
-        ``page[after]=``: consistent under concurrent writes, but sequential (one request in
-        flight). Reports do not support cursors (``shared/productive-api/README.md``,
-        "Pagination").
-
-        Raises :class:`~productive_async.InvalidRequestError` for bad arguments (before any
-        request), :class:`~productive_async.BadRequestError` for filters, sorts or includes
-        the API does not support.
-        """
-        pages = self._page_stream(
-            filters, sort, include, fields, page_size, max_items, pagination, prefetch,
-            on_drift, timeouts, params,
-        )
-        return _records(pages, max_items)
-
-    def pages(
-        self,
-        *,
-        filters: Filters | None = None,
-        sort: str | Sequence[str] | None = None,
-        include: str | Sequence[str] | None = None,
-        fields: Mapping[str, str | Sequence[str]] | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        pagination: Pagination = "pages",
-        prefetch: int | None = None,
-        on_drift: Literal["raise", "ignore"] = "raise",
-        timeouts: Timeouts | None = None,
-        **params: Any,
-    ) -> AsyncGenerator[Page, None]:
-        """Like :meth:`list`, page by page (:class:`Page` with records, ``meta``, ``links``)."""
-        return self._page_stream(
-            filters, sort, include, fields, page_size, None, pagination, prefetch, on_drift,
-            timeouts, params,
-        )
-
-    def _page_stream(
+    def _list(
         self,
         filters: Filters | None,
         sort: str | Sequence[str] | None,
-        include: str | Sequence[str] | None,
-        fields: Mapping[str, str | Sequence[str]] | None,
-        page_size: int,
-        max_items: int | None,
-        pagination: Pagination,
-        prefetch: int | None,
-        on_drift: Literal["raise", "ignore"],
-        timeouts: Timeouts | None,
-        params: Mapping[str, Any],
-    ) -> AsyncGenerator[Page, None]:
-        """Check a listing's arguments (before any request) and start its page stream."""
+        include: Include | None,
+        options: Mapping[str, Any],
+        group: str | Sequence[str] | None = None,
+    ) -> Paginator[R]:
+        """Check a listing's arguments (before any request) and return its paginator."""
+        return Paginator(self, self._list_query(filters, sort, include, options, group))
+
+    def _list_query(
+        self,
+        filters: Filters | None,
+        sort: str | Sequence[str] | None,
+        include: Include | None,
+        options: Mapping[str, Any],
+        group: str | Sequence[str] | None,
+    ) -> _ListQuery:
         self._require("list")
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
+        unknown = set(options) - set(ListOptions.__annotations__)
+        if unknown:
+            raise InvalidRequestError(
+                f"{self.spec.name}.list(): unknown option(s) {', '.join(sorted(unknown))}; "
+                f"{validate.accepted(sorted(unknown)[0], ListOptions.__annotations__)}"
+            )
+        page_size = options.get("page_size", MAX_PAGE_SIZE)
+        max_items = options.get("max_items")
+        pagination = options.get("pagination", "pages")
+        on_drift = options.get("on_drift", "raise")
+        fields = options.get("fields")
+        extra = dict(options.get("extra_query") or {})
+        if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidRequestError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
-        if max_items is not None and max_items < 0:
-            raise InvalidRequestError("max_items must be >= 0")
+        if max_items is not None and (not isinstance(max_items, int) or max_items < 0):
+            raise InvalidRequestError("max_items must be an int >= 0")
         if pagination not in ("pages", "cursor"):
             raise InvalidRequestError(f"pagination must be 'pages' or 'cursor', not {pagination!r}")
         if pagination == "cursor" and not self.spec.cursor:
             raise InvalidRequestError(f"{self.spec.name} does not support cursor pagination")
-        for name in params:
-            if name in ("filter", "page", "sort", "include", "fields", "timeouts"):
-                raise InvalidRequestError(f"use the {name!r} argument, not a raw query parameter")
-        window = self._prefetch(prefetch)
+        if on_drift not in ("raise", "ignore"):
+            raise InvalidRequestError(f"on_drift must be 'raise' or 'ignore', not {on_drift!r}")
+        for name in extra:
+            base = str(name).split("[", 1)[0]
+            if base in _RESERVED_QUERY:
+                raise InvalidRequestError(
+                    f"extra_query cannot set {name!r}: use the {base!r} argument"
+                )
+        strict, registry = self._context.strict, self._context.registry
+        validate.check_filters(self.spec, filters, strict)
+        validate.check_sort(self.spec, sort, strict)
+        validate.check_include(registry, self.spec, include, strict)
+        validate.check_fields(registry, fields, strict)
+        validate.check_group(self.spec, group, strict)
+        if group is not None:
+            extra["group"] = group if isinstance(group, str) else ",".join(group)
+        prefetch = self._prefetch(options.get("prefetch"))
         if max_items is not None:
             page_size = max(1, min(page_size, max_items))
         query = build_query(filters=filters, sort=sort, include=include, fields=fields,
-                            params=params)
-        if pagination == "cursor":
-            return self._cursor_pages(query, page_size, timeouts)
-        return self._numbered_pages(query, page_size, window, on_drift, max_items, timeouts)
+                            params=extra)
+        return _ListQuery(query, page_size, max_items, pagination, prefetch, on_drift,
+                          options.get("timeouts"))
 
     def _prefetch(self, prefetch: int | None) -> int:
         if prefetch is None:
             standard = self._transport.gate.limits.standard
             return min(MAX_PREFETCH, standard.requests) if standard else DEFAULT_PREFETCH
-        if prefetch < 1:
-            raise InvalidRequestError("prefetch must be >= 1")
+        if not isinstance(prefetch, int) or prefetch < 1:
+            raise InvalidRequestError("prefetch must be an int >= 1")
         return prefetch
 
-    async def count(self, *, filters: Filters | None = None, **params: Any) -> int:
-        """``meta.total_count`` of ``GET /<path>`` with ``filters`` (one request, page size 1)."""
+    async def _count(self, filters: Filters | None, extra_query: Mapping[str, Any] | None) -> int:
         self._require("list")
-        query = build_query(filters=filters, params=params)
-        page = await self._fetch_page(query, 1, 1)
+        validate.check_filters(self.spec, filters, self._context.strict)
+        query = build_query(filters=filters, params=extra_query)
+        page = await self._fetch_page(query, 1, 1, None)
         return page.total_count or 0
 
-    async def _fetch_page(
-        self, query: QueryParams, number: int, size: int, timeouts: Timeouts | None = None
-    ) -> Page:
+    def _page_stream(self, listing: _ListQuery) -> AsyncGenerator[Page[R], None]:
+        if listing.pagination == "cursor":
+            return self._cursor_pages(listing)
+        return self._numbered_pages(listing)
+
+    async def _record_stream(self, listing: _ListQuery) -> AsyncGenerator[R, None]:
+        remaining = listing.max_items
+        pages = self._page_stream(listing)
+        try:
+            async for page in pages:
+                for record in page.records:
+                    if remaining is not None:
+                        if remaining <= 0:
+                            return
+                        remaining -= 1
+                    yield record
+                if remaining is not None and remaining <= 0:
+                    return
+        finally:
+            await pages.aclose()
+
+    def _page(self, response: Response, number: int | None) -> Page[R]:
+        document: Document = parse_document(response.body)
+        records = document.data if isinstance(document.data, list) else []
+        return Page(records, document.meta, document.links, number,  # type: ignore[arg-type]
+                    document.included)
+
+    async def _fetch_page(self, query: QueryParams, number: int, size: int,
+                          timeouts: Timeouts | None) -> Page[R]:
         params = [*query, ("page[number]", str(number)), ("page[size]", str(size))]
         response = await self._send("GET", self.spec.path, params=params, timeouts=timeouts)
-        document = self._document(response)
-        records = document.data if isinstance(document.data, list) else []
-        return Page(records, document.meta, document.links, number)
+        return self._page(response, number)
 
-    async def _numbered_pages(
-        self,
-        query: QueryParams,
-        size: int,
-        prefetch: int,
-        on_drift: str,
-        max_items: int | None,
-        timeouts: Timeouts | None,
-    ) -> AsyncGenerator[Page, None]:
+    async def _numbered_pages(self, listing: _ListQuery) -> AsyncGenerator[Page[R], None]:
+        query, size, timeouts = listing.query, listing.page_size, listing.timeouts
         first = await self._fetch_page(query, 1, size, timeouts)
         yield first
-        total_pages = int(first.meta.get("total_pages") or 1)
+        total_pages = _int(first.meta.get("total_pages"), 1)
         expected = first.total_count
-        if max_items is not None:
-            total_pages = min(total_pages, -(-max_items // size))
+        if listing.max_items is not None:
+            total_pages = min(total_pages, -(-listing.max_items // size))
         if total_pages <= 1:
             return
-        pending: dict[int, asyncio.Task[Page]] = {}
+        pending: dict[int, asyncio.Task[Page[R]]] = {}
         next_number = 2
         try:
             for number in range(2, total_pages + 1):
-                while next_number <= total_pages and len(pending) < prefetch:
+                while next_number <= total_pages and len(pending) < listing.prefetch:
                     pending[next_number] = asyncio.create_task(
                         self._fetch_page(query, next_number, size, timeouts)
                     )
@@ -457,7 +549,7 @@ class ResourceClient:
                 page = await pending.pop(number)
                 seen = page.total_count
                 if (
-                    on_drift == "raise" and expected is not None and seen is not None
+                    listing.on_drift == "raise" and expected is not None and seen is not None
                     and seen != expected
                 ):
                     raise DriftError(self.spec.path, expected, seen)
@@ -469,17 +561,16 @@ class ResourceClient:
                 with contextlib.suppress(BaseException):
                     await task
 
-    async def _cursor_pages(
-        self, query: QueryParams, size: int, timeouts: Timeouts | None
-    ) -> AsyncGenerator[Page, None]:
+    async def _cursor_pages(self, listing: _ListQuery) -> AsyncGenerator[Page[R], None]:
+        query, size = listing.query, listing.page_size
         params: QueryParams = [*query, ("page[size]", str(size)), ("page[after]", "")]
         while True:
-            response = await self._send("GET", self.spec.path, params=params, timeouts=timeouts)
-            document = self._document(response)
-            records = document.data if isinstance(document.data, list) else []
-            yield Page(records, document.meta, document.links, None)
-            next_link = document.links.get("next")
-            if not next_link or not records:
+            response = await self._send("GET", self.spec.path, params=params,
+                                        timeouts=listing.timeouts)
+            page = self._page(response, None)
+            yield page
+            next_link = page.links.get("next")
+            if not next_link or not page.records:
                 return
             after = _query_value(str(next_link), "page[after]")
             if after is None:
@@ -487,22 +578,12 @@ class ResourceClient:
             params = [*query, ("page[size]", str(size)), ("page[after]", after)]
 
 
-async def _records(
-    pages: AsyncGenerator[Page, None], max_items: int | None
-) -> AsyncGenerator[Record, None]:
-    remaining = max_items
-    try:
-        async for page in pages:
-            for record in page.records:
-                if remaining is not None:
-                    if remaining <= 0:
-                        return
-                    remaining -= 1
-                yield record
-            if remaining is not None and remaining <= 0:
-                return
-    finally:
-        await pages.aclose()
+def _int(value: Any, default: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return default
 
 
 def _query_value(link: str, name: str) -> str | None:
@@ -511,30 +592,153 @@ def _query_value(link: str, name: str) -> str | None:
     return URL(link).query.get(name)
 
 
-def _id(value: Any) -> str:
+def record_id(value: Any) -> str:
+    """The id of a record (or an id) as it goes into a URL path.
+
+    Raises :class:`~productive_async.InvalidRequestError` for anything that is not a plain
+    id: ``None``, booleans, empty strings, ``.``/``..``, and characters that would change the
+    URL (``/``, ``?``, ``#``, ``%``, spaces, control characters)."""
     if isinstance(value, Record):
-        return value.id
-    if isinstance(value, bool) or value is None:
+        value = value.id
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidRequestError(f"expected a record id, not {value!r}")
     text = str(value)
-    if not text or "/" in text:
+    if not _ID.fullmatch(text) or text.strip(".") == "":
         raise InvalidRequestError(f"invalid record id {text!r}")
     return text
 
 
-class Action:
-    """A custom action of the registry, e.g. ``client.invoices.finalize(id)``.
+def bulk_item(spec: ResourceSpec, item: Any) -> dict[str, Any]:
+    """One resource object of a bulk body: a mapping of values (with ``id`` for updates) or,
+    for deletes and approvals, a bare id or record (``{"type", "id"}``)."""
+    if isinstance(item, Mapping):
+        values = dict(item)
+        id_ = values.pop("id", None)
+        data: dict[str, Any] = resource_document(
+            spec, spec.type, values, id=None if id_ is None else record_id(id_)
+        )["data"]
+        return data
+    return {"type": spec.type, "id": record_id(item)}
 
-    Calling it sends the action's HTTP method to ``/<path>/{id}/<segment>`` (member actions,
-    id first) or ``/<path>/<segment>`` (collection actions). Keyword arguments become body
-    attributes (``payload="attributes"``) or query parameters (``payload="query"``; lists
-    repeat as ``name[]=``). Returns a record, a list of records, a list of typed items for
-    plain-JSON answers (:class:`~productive_async.LineItemPreview`,
-    :class:`~productive_async.InvoiceAttributionPreview`, else
-    :class:`~productive_async.PreviewItem`) or ``None``, as the registry says.
+
+# --------------------------------------------------------------------------- dynamic client
+
+
+class ResourceClient(ResourceBase[Record]):
+    """One collection by name, resolved at run time: ``client.resource("invoices")``.
+
+    The same engine as the typed ``client.<collection>`` facades, with untyped signatures: for
+    a custom registry, for tools that take a resource name from their input (the command line),
+    and for code written against names known only at run time. Custom actions are attributes
+    (``client.resource("deals").close(id, delivered_on=...)``, see :class:`Action`).
     """
 
-    def __init__(self, owner: ResourceClient, spec: ActionSpec) -> None:
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.spec.actions))
+
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Action:
+            spec = self.__dict__.get("spec")
+            if spec is not None and name in spec.actions:
+                action = Action(self, spec.actions[name])
+                self.__dict__[name] = action
+                return action
+            raise AttributeError(
+                f"{type(self).__name__} {spec.name if spec else '?'!r} has no method {name!r}"
+            )
+
+    def action(self, name: str) -> Action:
+        """The custom action ``name`` (``"close"``, ``"finalize"``, ...). Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown one."""
+        return Action(self, self._action_spec(name))
+
+    async def get(self, id: Id, *, include: Include | None = None, fields: Fields | None = None,
+                  timeouts: Timeouts | None = None) -> Record:
+        """``GET /<path>/{id}`` -> the record, with included relationships resolvable.
+
+        Raises :class:`~productive_async.NotFoundError` (404) and the other API errors.
+        """
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(self, *, timeouts: Timeouts | None = None, **values: Any) -> Record:
+        """``POST /<path>`` with ``{"data": {"type", "attributes", "relationships"}}`` -> the
+        new record (201). ``values``: attributes and relationships by API name (see the typed
+        ``client.<collection>.create``). Raises :class:`~productive_async.InvalidRequestError`
+        for a name the API does not accept, :class:`~productive_async.ValidationError` (422)."""
+        return await self._create(values, timeouts)
+
+    async def update(self, id: Id, *, timeouts: Timeouts | None = None, **values: Any) -> Record:
+        """``PATCH /<path>/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Raises :class:`~productive_async.InvalidRequestError`,
+        :class:`~productive_async.ValidationError` (422), :class:`~productive_async.NotFoundError`
+        (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /<path>/{id}`` (204). Raises :class:`~productive_async.NotFoundError`."""
+        await self._delete(id, timeouts)
+
+    def list(
+        self,
+        *,
+        filters: Filters | None = None,
+        sort: str | Sequence[str] | None = None,
+        include: Include | None = None,
+        group: str | Sequence[str] | None = None,
+        **options: Any,
+    ) -> Paginator[Record]:
+        """``GET /<path>`` over all pages, as a :class:`Paginator` (``options``: see
+        :class:`ListOptions`; ``group`` on reports). Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown filter, operator, sort
+        key, include path, group or option, before any request."""
+        return self._list(filters, sort, include, options, group)
+
+    async def count(self, *, filters: Filters | None = None,
+                    extra_query: Mapping[str, Any] | None = None) -> int:
+        """``meta.total_count`` of ``GET /<path>`` with ``filters`` (one request, page size 1)."""
+        return await self._count(filters, extra_query)
+
+    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
+        """The custom fields of this resource (see :class:`~productive_async.CustomFields`)."""
+        return await self._custom_field_definitions(refresh)
+
+    async def update_custom_fields(self, id: Id, values: Mapping[str | int, Any]) -> Record:
+        """Change custom field values by field name or id (read, merge, write back)."""
+        return await self._update_custom_fields(id, values)
+
+    async def bulk_create(self, items: Sequence[Mapping[str, Any]], *,
+                          chunk_size: int = DEFAULT_CHUNK_SIZE) -> BulkResult:
+        """``POST /<path>`` with the bulk extension (see the typed facades)."""
+        return await self._bulk_create(items, chunk_size)
+
+    async def bulk_update(self, items: Sequence[Mapping[str, Any]], *,
+                          chunk_size: int = DEFAULT_CHUNK_SIZE) -> BulkResult:
+        """``PATCH /<path>`` with the bulk extension (see the typed facades)."""
+        return await self._bulk_update(items, chunk_size)
+
+    async def bulk_delete(self, ids: Sequence[Id], *,
+                          chunk_size: int = DEFAULT_CHUNK_SIZE) -> BulkResult:
+        """``DELETE /<path>`` with the bulk extension (see the typed facades)."""
+        return await self._bulk_delete(ids, chunk_size)
+
+    async def create_many(self, items: Sequence[Mapping[str, Any]], *,
+                          concurrency: int = 16) -> BulkResult:
+        """One ``POST /<path>`` per item, ``concurrency`` at once (see the typed facades)."""
+        return await self._create_many(items, concurrency)
+
+
+class Action:
+    """A custom action of the registry, called by name: ``client.resource("invoices")
+    .finalize(id)``.
+
+    Sends the action's HTTP method to ``/<path>/{id}/<segment>`` (member actions, id first)
+    or ``/<path>/<segment>`` (collection actions). Keyword arguments become body attributes
+    (``payload="attributes"``) or query parameters (``payload="query"``; lists repeat as
+    ``name[]=``); a bulk action takes ``items=[...]``. Returns a record, a list of records, a
+    list of typed preview items or ``None``, as the registry says.
+    """
+
+    def __init__(self, owner: ResourceBase[Any], spec: ActionSpec) -> None:
         self._owner = owner
         self.spec = spec
         self.__doc__ = (
@@ -546,73 +750,27 @@ class Action:
     def __repr__(self) -> str:
         return f"<Action {self._owner.spec.name}.{self.spec.name}: {self.__doc__}>"
 
-    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    async def __call__(self, *args: Any, timeouts: Timeouts | None = None, **kwargs: Any) -> Any:
         owner, spec = self._owner, self.spec
-        if spec.scope == "member":
-            if len(args) != 1:
-                raise InvalidRequestError(
-                    f"{owner.spec.name}.{spec.name}() takes the record id as its only "
-                    "positional argument"
-                )
-            path = f"{owner.spec.path}/{_id(args[0])}/{spec.segment}"
-        else:
-            if args:
-                raise InvalidRequestError(
-                    f"{owner.spec.name}.{spec.name}() takes keyword arguments only"
-                )
-            path = f"{owner.spec.path}/{spec.segment}"
-        timeouts = kwargs.pop("timeouts", None)
-        params: QueryParams = []
-        body: Any = None
-        if spec.payload == "query":
-            params = encode_params(kwargs)
-        elif spec.payload == "attributes" and kwargs:
-            # Called without arguments, an action sends no body (seed 004: PATCH
-            # invoices/40/export, .../45/export_update; seed 003: POST contracts/19/generate).
-            body = resource_document(owner.spec, owner.spec.type, kwargs)
-        elif spec.payload == "bulk":
-            items = kwargs.pop("items", None)
-            if items is None or kwargs:
-                raise InvalidRequestError(
-                    f"{owner.spec.name}.{spec.name}() takes items=[...] only"
-                )
-            body = {"data": [_bulk_item(owner.spec, item) for item in items]}
-        elif kwargs and spec.payload == "none":
+        if spec.scope == "member" and len(args) != 1:
             raise InvalidRequestError(
-                f"{owner.spec.name}.{spec.name}() takes no arguments besides the id: "
-                f"got {', '.join(kwargs)}"
+                f"{owner.spec.name}.{spec.name}() takes the record id as its only positional "
+                "argument"
             )
-        response = await owner._send(
-            spec.method, path, params=params, json=body, rate_class=spec.rate_class,
-            idempotent=spec.idempotent or None, bulk=spec.payload == "bulk", timeouts=timeouts,
-        )
-        return self._result(response)
-
-    def _result(self, response: Response) -> Any:
-        result = self.spec.result
-        if result == "none" or response.body is None:
+        if spec.scope == "collection" and args:
+            raise InvalidRequestError(
+                f"{owner.spec.name}.{spec.name}() takes keyword arguments only"
+            )
+        id_ = args[0] if args else None
+        if spec.payload == "bulk" and set(kwargs) - {"items"}:
+            raise InvalidRequestError(f"{owner.spec.name}.{spec.name}() takes items=[...] only")
+        if spec.result == "items":
+            return await owner._act_items(spec.name, id_, kwargs, timeouts)
+        if spec.result == "none":
+            return await owner._act_none(spec.name, id_, kwargs, timeouts)
+        response = await owner._call(spec.name, id_, kwargs, timeouts)
+        if response.body is None:
             return None
-        if result == "items":
-            data = response.body.get("data") if isinstance(response.body, Mapping) else None
-            if not isinstance(data, list):
-                raise DecodeError(f"{self.spec.name}: expected a list of items in 'data'")
-            return [structure_preview_item(item) for item in data if isinstance(item, Mapping)]
-        document = self._owner._document(response)
-        if result == "records":
-            if isinstance(document.data, list):
-                return document.data
-            return [] if document.data is None else [document.data]
-        return document.data
-
-
-def _bulk_item(spec: ResourceSpec, item: Any) -> dict[str, Any]:
-    """One resource object of a bulk body: a mapping of values (with ``id`` for updates) or,
-    for deletes and approvals, a bare id or record (``{"type", "id"}``)."""
-    if isinstance(item, Mapping):
-        values = dict(item)
-        id_ = values.pop("id", None)
-        data: dict[str, Any] = resource_document(
-            spec, spec.type, values, id=None if id_ is None else _id(id_)
-        )["data"]
-        return data
-    return {"type": spec.type, "id": _id(item)}
+        if spec.result == "records":
+            return owner._records(response)
+        return parse_document(response.body).data

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from ._errors import DecodeError, InvalidRequestError
-from ._models import ModelFactory, Record, Ref, converter
+from ._models import Record, Ref, build_record, converter
 from ._registry import FILTER_OPERATORS, ResourceSpec
 
 QueryParams: TypeAlias = list[tuple[str, str]]
@@ -280,73 +280,44 @@ def resource_document(
 
 @attrs.frozen
 class Document:
-    """A parsed top-level document: primary ``data`` (a record, a list, or None), ``meta`` and
-    ``links`` as sent."""
+    """A parsed top-level document: primary ``data`` (a record, a list, or None), the
+    ``included`` records, ``meta`` and ``links`` as sent."""
 
     data: Record | list[Record] | None
     meta: Mapping[str, Any]
     links: Mapping[str, Any]
+    included: list[Record] = attrs.field(factory=list)
 
 
-def parse_document(body: Any, models: ModelFactory) -> Document:
-    """Parse a JSON:API (compound) document into records.
+def parse_document(body: Any) -> Document:
+    """Parse a JSON:API (compound) document into records of the model classes.
 
-    Included resource objects are resolved into the relationships of the primary records and of
-    each other (nested includes, cycles too); an identifier without an included object stays a
-    :class:`Ref`; a stub ``{"meta": {"included": false}}`` or ``"data": null`` becomes ``None``.
-    Raises :class:`DecodeError` when ``body`` is not a document with ``data``.
+    Relationships resolve lazily, on first read, against the document's ``included`` resource
+    objects (nested includes and cycles too); an identifier without an included object is a
+    :class:`Ref`; a stub ``{"meta": {"included": false}}`` or ``"data": null`` is ``None``.
+    Raises :class:`DecodeError` when ``body`` is not a document with ``data``, or a resource
+    object has no string ``type`` or a null ``id``.
     """
     if not isinstance(body, Mapping) or "data" not in body:
         raise DecodeError("expected a JSON:API document with a 'data' member")
     raw_data = body["data"]
-    included = body.get("included") or []
+    raw_included = body.get("included") or ()
+    index: dict[tuple[str, str], Record] = {}
     try:
-        index: dict[tuple[str, str], Record] = {}
-        pending: list[Record] = []
-        for resource in included:
-            record = models.structure(resource)
+        included = [build_record(resource, index) for resource in raw_included]
+        for record in included:
             index[(record.type, record.id)] = record
-            pending.append(record)
+        primary: Record | list[Record] | None
         if isinstance(raw_data, list):
-            primary: Record | list[Record] | None = []
-            for resource in raw_data:
-                record = models.structure(resource)
-                primary.append(record)  # type: ignore[union-attr]
-                pending.append(record)
+            primary = [build_record(resource, index) for resource in raw_data]
         elif raw_data is None:
             primary = None
         else:
-            primary = models.structure(raw_data)
-            pending.append(primary)
+            primary = build_record(raw_data, index)
     except (KeyError, TypeError, AttributeError) as exc:
-        raise DecodeError(f"malformed resource object: {exc!r}") from None
-    try:
-        for record in pending:
-            models.set_relationships(record, _resolve_relationships(record.raw, index))
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DecodeError(f"malformed relationship: {exc!r}") from None
-    return Document(primary, body.get("meta") or {}, body.get("links") or {})
-
-
-def _resolve_relationships(
-    resource: Mapping[str, Any], index: Mapping[tuple[str, str], Record]
-) -> dict[str, Any]:
-    resolved: dict[str, Any] = {}
-    for name, rel in (resource.get("relationships") or {}).items():
-        if not isinstance(rel, Mapping) or "data" not in rel:
-            resolved[name] = None
-            continue
-        data = rel["data"]
-        if data is None:
-            resolved[name] = None
-        elif isinstance(data, list):
-            resolved[name] = [_lookup(item, index) for item in data]
-        else:
-            resolved[name] = _lookup(data, index)
-    return resolved
-
-
-def _lookup(identifier: Mapping[str, Any], index: Mapping[tuple[str, str], Record]) -> Any:
-    type_, id_ = identifier["type"], str(identifier["id"])
-    found = index.get((type_, id_))
-    return found if found is not None else Ref(type_, id_)
+        raise DecodeError(f"malformed resource object: {exc}") from None
+    meta = body.get("meta") or {}
+    links = body.get("links") or {}
+    if not isinstance(meta, Mapping) or not isinstance(links, Mapping):
+        raise DecodeError("'meta' and 'links' must be JSON objects")
+    return Document(primary, meta, links, included)

@@ -93,11 +93,11 @@ def test_bad_usage_is_one_clear_line_and_exit_2(
     assert message in result.output
 
 
-def test_unsupported_filter_from_the_api_exits_1(runner: CliRunner) -> None:
+def test_unknown_filter_is_refused_before_sending(runner: CliRunner) -> None:
     result = runner.invoke(main, ["pull", "invoices", "--sandbox", "-q",
                                   "--filter", "no_such_filter=1"])
-    assert result.exit_code == 1
-    assert "Unsupported Filter" in result.output
+    assert result.exit_code == 2
+    assert "unknown filter 'no_such_filter'" in result.output
 
 
 async def test_bad_credentials_exit_1_without_echoing_the_token(tmp_path: Path) -> None:

@@ -21,10 +21,10 @@ from productive_async._jsonapi import (
     parse_document,
     resource_document,
 )
-from productive_async._models import ModelFactory, converter
+from productive_async import _models
+from productive_async._models import build_record, converter
 
 REGISTRY = pa.default_registry()
-MODELS = ModelFactory(REGISTRY)
 
 D = dt.date(2025, 1, 1)
 PLUS_2 = dt.timezone(dt.timedelta(hours=2))
@@ -70,11 +70,11 @@ def document(data: Any, *included: dict[str, Any], **members: Any) -> dict[str, 
 
 def parse(body: Any) -> Any:
     """The primary data of a parsed document."""
-    return parse_document(body, MODELS).data
+    return parse_document(body).data
 
 
 def record(type_: str, id_: str | int, **attributes: Any) -> pa.Record:
-    return MODELS.structure(resource(type_, id_, attributes))
+    return build_record(resource(type_, id_, attributes), {})
 
 
 def message(exc_info: pytest.ExceptionInfo[BaseException]) -> str:
@@ -83,8 +83,8 @@ def message(exc_info: pytest.ExceptionInfo[BaseException]) -> str:
 
 @pytest.fixture
 def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Misfit warnings are logged once per (type, attribute) per factory: start from none."""
-    monkeypatch.setattr(MODELS, "_warned", set())
+    """Misfit warnings are logged once per (type, attribute): start from none."""
+    monkeypatch.setattr(_models, "_WARNED", set())
     yield
 
 
@@ -602,7 +602,7 @@ def test_numeric_ids_become_strings() -> None:
 )
 def test_body_without_data_is_a_decode_error(body: Any) -> None:
     with pytest.raises(pa.DecodeError):
-        parse_document(body, MODELS)
+        parse_document(body)
 
 
 @pytest.mark.parametrize(
@@ -617,18 +617,26 @@ def test_body_without_data_is_a_decode_error(body: Any) -> None:
 )
 def test_resource_object_without_id_is_a_decode_error(body: Any) -> None:
     with pytest.raises(pa.DecodeError):
-        parse_document(body, MODELS)
+        parse_document(body)
 
 
 def test_malformed_relationship_identifier_is_a_decode_error() -> None:
-    body = document(resource("invoices", 1, company=to({"id": "2"})))
-    with pytest.raises(pa.DecodeError):
-        parse_document(body, MODELS)
+    # Relationships resolve on first read: the error names the record and relationship then.
+    invoice = parse(document(resource("invoices", 1, company=to({"id": "2"}))))
+    with pytest.raises(pa.DecodeError, match="invoices 1: malformed relationship 'company'"):
+        _ = invoice.company
+
+
+@pytest.mark.parametrize("bad", [{"type": "invoices", "id": None}, {"type": 5, "id": "1"},
+                                 {"id": "1"}, "invoices/1"])
+def test_resource_object_without_type_or_id_is_a_decode_error(bad: Any) -> None:
+    with pytest.raises(pa.DecodeError, match="malformed resource object"):
+        parse_document(document([bad]))
 
 
 def test_primary_data_none_and_members_kept() -> None:
     links = {"first": "https://x/invoices?page[number]=1"}
-    doc = parse_document({"data": None, "meta": {"total_count": 0}, "links": links}, MODELS)
+    doc = parse_document({"data": None, "meta": {"total_count": 0}, "links": links})
     assert doc.data is None
     assert doc.meta == {"total_count": 0}
     assert doc.links == links
@@ -636,7 +644,7 @@ def test_primary_data_none_and_members_kept() -> None:
 
 def test_list_document_meta_and_links() -> None:
     doc = parse_document(
-        document([resource("invoices", 1)], meta={"page_size": 30}, links={"next": "n"}), MODELS
+        document([resource("invoices", 1)], meta={"page_size": 30}, links={"next": "n"})
     )
     assert isinstance(doc.data, list)
     assert [r.id for r in doc.data] == ["1"]
@@ -645,7 +653,7 @@ def test_list_document_meta_and_links() -> None:
 
 
 def test_missing_meta_and_links_are_empty() -> None:
-    doc = parse_document({"data": []}, MODELS)
+    doc = parse_document({"data": []})
     assert (doc.data, doc.meta, doc.links) == ([], {}, {})
 
 
@@ -672,7 +680,8 @@ def test_records_from_cyclic_documents_compare_and_hash() -> None:
         pytest.param("exchange_rate", 1.25, Decimal("1.25"), id="decimal-float"),
         pytest.param("amount", 123456, 123456, id="money"),
         pytest.param("payment_terms", 30, 30, id="integer"),
-        pytest.param("discount", 10, 10.0, id="number"),
+        pytest.param("discount", 10.5, 10.5, id="number"),
+        pytest.param("discount", 10, 10, id="number-int-kept"),
         pytest.param("credited", True, True, id="boolean"),
         pytest.param("note", "hi", "hi", id="string"),
         pytest.param("custom_fields", {"42": 1}, {"42": 1}, id="object"),
@@ -742,8 +751,9 @@ def test_misfit_value_is_kept_as_sent_and_logged(
 @pytest.mark.usefixtures("fresh_warnings")
 def test_misfits_are_logged_once_per_attribute(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="productive_async"):
-        record("invoices", 1, invoiced_on="soon", pay_on="later")
-        record("invoices", 2, invoiced_on="never")
+        first = record("invoices", 1, invoiced_on="soon", pay_on="later")
+        assert (first.invoiced_on, first.pay_on) == ("soon", "later")  # read: converted
+        assert record("invoices", 2, invoiced_on="never").invoiced_on == "never"
     messages = [r.getMessage() for r in caplog.records if r.name == "productive_async"]
     assert len(messages) == 2
     assert any("invoices.invoiced_on" in m for m in messages)

@@ -87,10 +87,10 @@ async def test_breaking_out_cancels_pending_pages(
     paged: tuple[PagedServer, pa.Productive],
 ) -> None:
     server, client = paged
-    pages = client.invoices.pages(page_size=10, prefetch=6)
+    pages = client.invoices.list(page_size=10, prefetch=6).pages()
     async for _page in pages:
         break
-    await pages.aclose()  # type: ignore[attr-defined]
+    await pages.aclose()
     await asyncio.sleep(0.1)
     assert server.in_flight == 0
     assert len(server.pages_served) <= 7
@@ -119,7 +119,8 @@ async def test_drift_can_be_ignored_and_cursor_mode_is_consistent(fresh: pa.Prod
     async for invoice in fresh.invoices.list(page_size=2, pagination="cursor"):
         seen.append(invoice.id)
         if len(seen) == 1:
-            first = await fresh.invoices.list(max_items=1).__anext__()
+            first = await fresh.invoices.list().first()
+            assert first is not None
             await fresh.invoices.delete(first.id)  # delete behind the cursor
     assert len(seen) == 5 and len(set(seen)) == 5  # nothing skipped, nothing twice
 
@@ -132,8 +133,14 @@ async def test_drift_can_be_ignored_and_cursor_mode_is_consistent(fresh: pa.Prod
         ({"max_items": -1}, "max_items"),
         ({"prefetch": 0}, "prefetch"),
         ({"pagination": "offset"}, "pagination"),
-        ({"filters": {"date": {"gte": "2025-01-01"}}}, "gte"),
-        ({"page": 3}, "page"),
+        ({"filters": {"invoiced_on": {"gte": "2025-01-01"}}}, "unknown operator 'gte'"),
+        ({"filters": {"invoiced_on][gt": "2025-01-01"}}, "brackets"),
+        ({"filters": {"invoiced_onn": "2025-01-01"}}, "did you mean 'invoiced_on'"),
+        ({"sort": "-numbr"}, "unknown sort key 'numbr'; did you mean 'number'"),
+        ({"include": "company.nope"}, "companies has no relationship 'nope'"),
+        ({"page": 3}, "unknown option"),
+        ({"extra_query": {"page[number]": 2}}, "cannot set 'page\\[number\\]'"),
+        ({"extra_query": {"filter[status]": 2}}, "cannot set"),
     ],
 )
 def test_bad_list_arguments_fail_before_sending(
@@ -151,22 +158,30 @@ def test_unsupported_operations_and_unknown_names() -> None:
     with pytest.raises(pa.UnknownResourceError) as caught:
         client.resource("no_such_collection")
     assert "invoices" in caught.value.known
+    with pytest.raises(AttributeError, match="fly"):
+        _ = client.deals.fly  # type: ignore[attr-defined]
     with pytest.raises(AttributeError, match="no method 'fly'"):
-        _ = client.deals.fly
+        _ = client.resource("deals").fly
+    with pytest.raises(pa.InvalidRequestError, match="no action 'fly'"):
+        client.resource("deals").action("fly")
     assert "close" in dir(client.deals) and "invoices" in dir(client)
+    assert "close" in dir(client.resource("deals"))
     assert "time_reports" in dir(client.reports)
-    assert client.resource("reports/time_reports") is client.reports.time_reports
+    assert client.resource("reports/time_reports") is client.resource("time_reports")
+    assert client.reports.time_reports is client.reports.time_reports
+    assert client.resource("time_reports").spec is client.reports.time_reports.spec
 
 
 async def test_operation_the_api_lacks_is_refused(fresh: pa.Productive) -> None:
     assert "delete" not in pa.default_registry()["people"].operations
+    assert not hasattr(fresh.people, "delete")  # the typed facade has no such method
     with pytest.raises(pa.InvalidRequestError, match="people does not support delete"):
-        await fresh.people.delete(20)
+        await fresh.resource("people").delete(20)
 
 
 async def test_member_action_needs_an_id(fresh: pa.Productive) -> None:
     with pytest.raises(pa.InvalidRequestError, match="record id"):
-        await fresh.invoices.finalize()
+        await fresh.resource("invoices").finalize()
     with pytest.raises(pa.InvalidRequestError, match="invalid record id"):
         await fresh.invoices.get("1/../2")
 
