@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import productive_async as pa
+from productive_async import _models
 from productive_async._jsonapi import (
     QueryParams,
     build_query,
@@ -21,7 +22,6 @@ from productive_async._jsonapi import (
     parse_document,
     resource_document,
 )
-from productive_async import _models
 from productive_async._models import build_record, converter
 
 REGISTRY = pa.default_registry()
