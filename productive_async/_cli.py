@@ -428,11 +428,10 @@ def sandbox_command(host: str, port: int, seed: int, latency: float,
 
 @main.command()
 def resources() -> None:
-    """List the registered resources and their custom actions."""
-    for spec in default_registry():
-        actions = ", ".join(sorted(spec.actions))
-        prefix = "reports/" if spec.is_report else ""
-        click.echo(f"{prefix}{spec.name}" + (f"  [{actions}]" if actions else ""))
+    """List every operation of the API: HTTP method, path, and the SDK call that sends it."""
+    for spec in sorted(default_registry(), key=lambda s: s.path):
+        for method, path, call in spec.endpoints():
+            click.echo(f"{method:<7}{path:<52} {call}")
 
 
 if __name__ == "__main__":  # python -m productive_async._cli

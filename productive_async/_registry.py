@@ -219,6 +219,33 @@ class ResourceSpec:
         in other documents, such as ``agents``, has none: no ``client.<name>``)."""
         return bool(self.operations or self.actions or self.bulk)
 
+    def endpoints(self) -> list[tuple[str, str, str]]:
+        """Every operation of this resource as ``(HTTP method, path, Python call)``, e.g.
+        ``("PATCH", "/invoices/{id}/finalize", "client.invoices.finalize(id, ...)")``: the
+        naming rule that makes each operation of the API reachable."""
+        where = f"client.reports.{self.name}" if self.is_report else f"client.{self.name}"
+        base, member = f"/{self.path}", f"/{self.path}/{{id}}"
+        out: list[tuple[str, str, str]] = []
+        crud = {
+            "list": ("GET", base, f"{where}.list(...)"),
+            "create": ("POST", base, f"{where}.create(...)"),
+            "get": ("GET", member, f"{where}.get(id)"),
+            "update": ("PATCH", member, f"{where}.update(id, ...)"),
+            "delete": ("DELETE", member, f"{where}.delete(id)"),
+        }
+        out += [crud[op] for op in ("list", "create", "get", "update", "delete")
+                if op in self.operations]
+        bulk = {"create": ("POST", base), "update": ("PATCH", base), "delete": ("DELETE", base)}
+        out += [(*bulk[op], f"{where}.bulk_{op}(...)") for op in ("create", "update", "delete")
+                if op in self.bulk]
+        for action in sorted(self.actions.values(), key=lambda a: a.name):
+            if action.scope == "member":
+                path, call = f"{member}/{action.segment}", f"{where}.{action.name}(id, ...)"
+            else:
+                path, call = f"{base}/{action.segment}", f"{where}.{action.name}(...)"
+            out.append((action.method, path, call))
+        return out
+
     @property
     def write_names(self) -> frozenset[str]:
         """Every name a create or update body may carry."""

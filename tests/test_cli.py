@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import productive_async as pa
 from productive_async import sandbox
 from productive_async._cli import main
 
@@ -117,9 +118,11 @@ async def test_bad_credentials_exit_1_without_echoing_the_token(tmp_path: Path) 
     assert "not-the-token-123" not in text + stdout.decode()
 
 
-def test_resources_lists_collections_reports_and_actions(runner: CliRunner) -> None:
+def test_resources_lists_every_operation_with_its_call(runner: CliRunner) -> None:
     result = runner.invoke(main, ["resources"])
     assert result.exit_code == 0
-    lines = result.output.splitlines()
-    assert any(line.startswith("invoices  [") and "finalize" in line for line in lines)
-    assert "reports/time_reports" in lines
+    rows = {tuple(line.split()) for line in result.output.splitlines()}
+    assert ("PATCH", "/invoices/{id}/finalize", "client.invoices.finalize(id,", "...)") in rows
+    assert ("GET", "/reports/time_reports", "client.reports.time_reports.list(...)") in rows
+    expected = sum(len(spec.endpoints()) for spec in pa.default_registry())
+    assert len(rows) == expected
