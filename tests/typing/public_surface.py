@@ -19,7 +19,7 @@ from productive_async.resources import InvoicesResource, TimeReportsResource
 async def collections(client: pa.Productive) -> None:
     assert_type(client.invoices, InvoicesResource)
     assert_type(client.reports.time_reports, TimeReportsResource)
-    client.invoicez  # type: ignore[attr-defined]
+    _ = client.invoicez  # type: ignore[attr-defined]
 
 
 async def records(client: pa.Productive) -> None:
@@ -30,7 +30,7 @@ async def records(client: pa.Productive) -> None:
     assert_type(invoice.created_at, dt.datetime | None)
     assert_type(invoice.amount, int | None)
     assert_type(invoice.company, models.Company | pa.Ref | None)
-    invoice.numbr  # type: ignore[attr-defined]
+    _ = invoice.numbr  # type: ignore[attr-defined]
     deal = await client.deals.get(1, include=["company"])
     assert_type(deal, models.Deal)
     assert_type(deal.exchange_rate, Decimal | None)
