@@ -1202,6 +1202,80 @@ class _Generator:
                 **_margins(code, revenue, cost, variants=True),
             )  # fmt: skip
 
+    # -- tasks, pages, comments, timesheets, activity, webhooks (small, for every collection)
+
+    def work_items(self) -> None:
+        """A few of each project-work type, so every part of the surface has records: boards,
+        folders, task lists, tasks (with subtasks), pages, comments, timesheets, activities,
+        deleted items and webhooks. Volumes do not scale: they are for trying things out."""
+        rng = self.rng
+        projects = self.client_projects[:3] or self.internal_projects[:1]
+        for p_index, project in enumerate(projects):
+            created = -300 + p_index * 10
+            board = self.add("boards", {"name": "Delivery", "position": 1, "hidden": False},
+                             {"project": project})
+            folder = self.add("folders", {"name": "Delivery"}, {"project": project})
+            for l_index, name in enumerate(("Backlog", "In progress", "Done")):
+                task_list = self.add("task_lists", {
+                    "name": name, "position": l_index + 1, "placement": l_index + 1,
+                    "archived_at": None,
+                }, {"project": project, "folder": folder, "board": board})
+                for t_index in range(3):
+                    number = p_index * 100 + l_index * 10 + t_index + 1
+                    created_at = self.ts(created + t_index)
+                    closed = name == "Done"
+                    task = self.add("tasks", {
+                        "title": f"{self.pick(_TASK_VERBS)} {self.pick(_TASK_OBJECTS)}",
+                        "task_number": str(number), "description": None,
+                        "created_at": created_at, "last_activity_at": created_at,
+                        "due_date": _day(created + 14 + t_index), "start_date": None,
+                        "closed": closed, "closed_at": self.ts(created + 20) if closed else None,
+                        "initial_estimate": 60 * rng.randint(1, 16), "worked_time": 0,
+                        "remaining_time": None, "private": False, "tag_list": [],
+                        "subtask_count": 0, "open_subtask_count": 0, "todo_count": 0,
+                        "open_todo_count": 0, "type_id": 1,
+                    }, {"project": project, "task_list": task_list,
+                        "assignee": self.pick(self.employees),
+                        "creator": self.pick(self.employees)})  # fmt: skip
+                    self.add("comments", {
+                        "body": "Looks good to me.", "created_at": self.later(created + 2,
+                                                                               created_at),
+                        "hidden": False,
+                    }, {"task": task, "project": project, "creator": self.pick(self.employees)})
+            root = self.add("pages", {
+                "title": "Project handbook", "body": "How we work on this project.",
+                "created_at": self.ts(created), "edited_at": self.ts(created + 5),
+                "position": 1, "public": False, "public_access": False,
+            }, {"project": project, "creator": self.pick(self.employees)})
+            self.add("pages", {
+                "title": "Meeting notes", "body": "Kick-off: scope and dates agreed.",
+                "created_at": self.ts(created + 1), "edited_at": self.ts(created + 6),
+                "position": 2, "public": False, "public_access": False,
+            }, {"project": project, "parent_page": root, "root_page": root,
+                "creator": self.pick(self.employees)})
+        for person in self.employees[:5]:
+            for week in range(4):
+                self.add("timesheets", {"date": _day(-7 * (week + 1))}, {"person": person})
+        for index, task in enumerate(self.data.get("tasks", [])[:10]):
+            self.add("activities", {
+                "event": "create", "item_type": "Task", "item_id": int(task["id"]),
+                "item_name": task["attributes"]["title"], "changeset": [],
+                "created_at": task["attributes"]["created_at"], "made_by_automation": False,
+                "root_type": "Project", "root_id": int(task["relationships"]["project"]["id"]),
+            }, {"creator": self.pick(self.employees)})
+            if index < 3:
+                self.add("deleted_items", {
+                    "item_type": "Task", "item_id": 900_000 + index,
+                    "name": f"Old draft {index + 1}", "created_at": self.ts(-30 + index),
+                    "recovered_at": None, "location": "Delivery",
+                }, {"deleter": self.pick(self.employees)})
+        for event_id, name in ((2, "Invoice created"), (7, "Time entry created")):
+            self.add("webhooks", {
+                "name": name, "event_id": event_id, "type_id": 1,
+                "target_url": "https://hooks.example.test/productive",
+                "custom_headers": {}, "signature_token": self.hex(64),
+            })
+
     def run(self) -> dict[str, list[Record]]:
         self.reference_data()
         self.custom_fields()
@@ -1216,7 +1290,13 @@ class _Generator:
         self.expenses()
         self.invoices()
         self.totals()
+        self.work_items()
         return self.data
+
+
+_TASK_VERBS = ("Draft", "Review", "Design", "Build", "Test", "Ship", "Plan")
+_TASK_OBJECTS = ("homepage", "checkout flow", "brand guide", "newsletter", "API client",
+                 "sprint report", "onboarding emails")
 
 
 def seed_records() -> list[Record]:
