@@ -178,7 +178,8 @@ class Productive(Collections):
             if name.startswith("_"):
                 raise AttributeError(name)
             registry = self.__dict__.get("registry")
-            if registry is None or name not in registry or registry[name].is_report:
+            spec = registry.resources.get(name) if registry is not None else None
+            if spec is None or spec.is_report or not spec.has_endpoint:
                 raise AttributeError(f"Productive has no collection {name!r}")
             return self.resource(name)
 

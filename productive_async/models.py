@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from ._models import (
+    OpenIntEnum,
+    OpenStrEnum,
     Record,
     Ref,
     attribute,
@@ -29,109 +31,1322 @@ from ._models import (
 )
 
 __all__ = [
+    "AbsenceCategory",
+    "AbsenceType",
+    "AccessType",
+    "Activity",
+    "Agent",
+    "AgentConfig",
+    "AgentStatus",
+    "Allocation",
+    "ApprovalPolicy",
+    "ApprovalPolicyAssignment",
+    "ApprovalPolicyTargetType",
+    "ApprovalPolicyType",
+    "ApprovalStatus",
+    "ApprovalStatusTargetType",
+    "ApprovalWorkflow",
+    "ArchivableStatus",
+    "Attachment",
+    "AutomaticInvoicingRule",
+    "Automation",
+    "AutomationAction",
+    "AutomationTarget",
+    "AutomationTrigger",
+    "AutomationType",
+    "BankAccount",
+    "Bill",
+    "BillItem",
+    "BillingType",
+    "Board",
     "Booking",
+    "BookingApprovalStatus",
+    "BookingMethod",
     "BookingReport",
+    "BookingStatus",
+    "BookingType",
     "BudgetReport",
+    "BudgetStatus",
+    "BudgetTrackingType",
+    "CalendarEvent",
+    "Comment",
     "Company",
     "CompanyReport",
+    "ContactEntry",
+    "ContactEntryType",
+    "ContactableType",
     "Contract",
+    "ContractInterval",
+    "CustomDomain",
     "CustomField",
+    "CustomFieldDataType",
     "CustomFieldOption",
+    "CustomFieldSection",
+    "CustomizableType",
+    "Dashboard",
     "Deal",
+    "DealCostRate",
     "DealFunnelReport",
     "DealReport",
     "DealStatus",
+    "DealType",
+    "DeletedItem",
+    "DependencyType",
+    "Discussion",
+    "DiscussionStatus",
+    "DocumentStyle",
+    "DocumentTemplate",
     "DocumentType",
+    "DynamicGroup",
+    "EInvoiceConfiguration",
+    "EinvoiceIdentity",
+    "Email",
+    "EmailStatus",
+    "EmailThread",
+    "Entitlement",
     "EntitlementReport",
+    "EventType",
+    "ExchangeRate",
     "Expense",
+    "ExpenseApprovalStatus",
+    "ExpenseInvoicingStatus",
+    "ExpenseLineItem",
+    "ExpensePaymentStatus",
+    "ExpenseReimbursementStatus",
     "ExpenseReport",
+    "ExportableType",
     "FinancialItemReport",
+    "Folder",
+    "Holiday",
+    "HolidayCalendar",
+    "HrmType",
     "Integration",
+    "IntegrationExporterConfiguration",
+    "IntegrationType",
+    "Invitation",
     "Invoice",
     "InvoiceAttribution",
+    "InvoicePaymentStatus",
     "InvoiceReport",
+    "InvoiceSentStatus",
+    "InvoiceState",
+    "InvoiceStatus",
+    "InvoiceTemplate",
+    "InvoiceType",
+    "KPDCode",
+    "LimitationType",
     "LineItem",
     "LineItemReport",
+    "LineItemUnit",
+    "LostReason",
+    "Membership",
+    "MembershipType",
+    "Notification",
     "Organization",
+    "OrganizationMembership",
+    "OrganizationSubscription",
+    "Overhead",
+    "Page",
     "PageReport",
+    "PageVersion",
+    "Password",
     "Payment",
+    "PaymentReminderSequence",
     "PaymentReport",
     "PayrollItemReport",
     "Person",
     "PersonReport",
+    "PersonStatus",
+    "PersonType",
     "Pipeline",
+    "PipelineStageStatus",
+    "PipelineType",
+    "Placeholder",
+    "PlaceholderUsage",
+    "Price",
     "PriceReport",
     "Project",
+    "ProjectAssignment",
     "ProjectReport",
+    "ProjectType",
+    "Proposal",
+    "ProposalLinkStatus",
     "ProposalReport",
+    "ProposalSection",
+    "ProposalService",
+    "ProposalStatus",
+    "Pulse",
+    "PurchaseOrder",
+    "PurchaseOrderPaymentStatus",
+    "PurchaseOrderSentStatus",
+    "PurchaseOrderStatus",
+    "RateCard",
     "Record",
     "Ref",
+    "RepeatSchedule",
+    "ReportCategory",
+    "ResourceRequest",
+    "ResourceRequestStatus",
+    "RevenueDistribution",
+    "Role",
+    "RoleUserType",
     "Salary",
     "SalaryReport",
+    "SalaryType",
+    "Scenario",
+    "ScenarioBooking",
+    "ScenarioItem",
+    "ScenarioSection",
+    "ScenarioService",
+    "ScheduleDay",
+    "ScheduleFrame",
+    "SearchQuickResultStatus",
+    "SearchQuickResultType",
+    "SearchResult",
+    "Section",
     "Service",
+    "ServiceAssignment",
+    "ServiceLimitationType",
     "ServiceReport",
     "ServiceType",
+    "ServiceTypeAssignment",
+    "Session",
+    "SlackChannel",
+    "SlackMessage",
+    "SlackUser",
+    "StageType",
+    "SubscribableType",
     "Subsidiary",
+    "Survey",
+    "SurveyField",
+    "SurveyFieldOption",
     "SurveyReport",
+    "SurveyResponse",
+    "Tag",
+    "Task",
+    "TaskDependency",
+    "TaskList",
+    "TaskParentType",
     "TaskReport",
+    "TaskType",
     "TaxRate",
+    "Team",
+    "TeamMembership",
     "TimeEntry",
     "TimeEntryReport",
+    "TimeEntryVersion",
     "TimeReport",
+    "TimeTrackingPolicy",
+    "Timer",
+    "Timesheet",
     "TimesheetReport",
+    "Todo",
+    "TrackMethod",
+    "Unit",
+    "User",
+    "View",
+    "Webhook",
+    "WebhookLog",
+    "WeekStartDay",
+    "Widget",
+    "Workflow",
+    "WorkflowStatus",
+    "WorkflowStatusCategory",
 ]
 
 
 # --------------------------------------------------------------------------- enums
 
 
+class AbsenceType(OpenStrEnum):
+    """Category of absence that affects how availability is calculated. Enum ``absence_type``.
+    """
+
+    REMOTE_WORK = "remote_work"
+    TIME_OFF = "time_off"
+
+
+class AccessType(OpenIntEnum):
+    """Access level that a membership can have. Enum ``access_type``."""
+
+    FULL = 1
+    WRITE = 2
+    READ = 3
+    COMMENT = 4
+    MEMBER = 5
+
+
+class AgentStatus(OpenIntEnum):
+    """Status of an agent. Enum ``agent_status``."""
+
+    ACTIVE = 1
+    DEACTIVATED = 2
+
+
+class ApprovalPolicyTargetType(OpenStrEnum):
+    """Type of entity an approval policy is assigned to. Enum ``approval_policy_target_type``.
+    """
+
+    BUDGET = "budget"
+    DEAL = "deal"
+    PERSON = "person"
+
+
+class ApprovalPolicyType(OpenIntEnum):
+    """Object type that an approval workflow policy applies to. Enum ``approval_policy_type``.
+    """
+
+    EVENT = 1
+    BUDGET = 2
+    DEAL = 3
+
+
+class ApprovalStatusTargetType(OpenStrEnum):
+    """Type of the target entity for approval status. Enum ``approval_status_target_type``."""
+
+    BOOKING_EVENT_APPROVAL = "event"
+    EXPENSE_APPROVAL = "expense"
+    TIME_ENTRY_APPROVAL = "time"
+
+
+class ArchivableStatus(OpenIntEnum):
+    """Visibility status for archivable entities like folders and projects. Enum
+    ``archivable_status``."""
+
+    ACTIVE = 1
+    ARCHIVED = 2
+
+
+class AutomationAction(OpenStrEnum):
+    """Actions that automations can perform. Enum ``automation_action``."""
+
+    CREATE_COMMENT = "create_comment"
+    CREATE_INVOICE = "create_invoice"
+    CREATE_SUBTASK = "create_subtask"
+    CREATE_TASK = "create_task"
+    CREATE_TODOS = "create_todos"
+    DELIVER_BUDGET = "deliver_budget"
+    MAKE_HTTP_REQUEST = "make_http_request"
+    SEND_EMAIL = "send_email"
+    SEND_SLACK_MESSAGE = "send_slack_message"
+    SEND_TEAMS_MESSAGE = "send_teams_message"
+    START_AI_AGENT = "start_ai_agent"
+    UPDATE_EMPLOYEE = "update_employee"
+    UPDATE_TASK = "update_task"
+
+
+class AutomationTarget(OpenIntEnum):
+    """Entity type that an automation watches and responds to. Enum ``automation_target``."""
+
+    TASK = 1
+    DEAL = 2
+    BUDGET = 3
+    INVOICE = 4
+    SURVEY_RESPONSE = 5
+    PROJECT = 6
+    BOOKING = 7
+    EXPENSE = 8
+    COMPANY = 9
+    EMPLOYEE = 10
+
+
+class AutomationTrigger(OpenIntEnum):
+    """Automation event trigger. Enum ``automation_trigger``."""
+
+    CREATED = 1
+    UPDATED = 2
+    DELETED = 3
+    COMMENTED = 4
+    ARCHIVED = 5
+    DEACTIVATED = 6
+
+
+class AutomationType(OpenIntEnum):
+    """How an automation is triggered to run. Enum ``automation_type``."""
+
+    EVENT = 1
+    TIME = 2
+
+
+class BillingType(OpenIntEnum):
+    """How a service line item is priced and invoiced to clients. Enum ``billing_type``."""
+
+    FIXED = 1
+    ACTUALS = 2
+    NONE = 3
+
+
+class BookingApprovalStatus(OpenIntEnum):
+    """Approval workflow status of a booking. Enum ``booking_approval_status``."""
+
+    APPROVED = 1
+    PENDING = 2
+    REJECTED = 3
+    CANCELED = 5
+
+
+class BookingMethod(OpenIntEnum):
+    """Method for specifying time allocation in resource planner bookings. Enum
+    ``booking_method``."""
+
+    PER_DAY = 1
+    PERCENTAGE = 2
+    TOTAL_HOURS = 3
+
+
+class BookingStatus(OpenIntEnum):
+    """Status of a booking. Enum ``booking_status``."""
+
+    TENTATIVE = 1
+    CONFIRMED = 2
+
+
+class BookingType(OpenIntEnum):
+    """Type of booking. Enum ``booking_type``."""
+
+    SERVICE_BOOKING = 1
+    ABSENCE_BOOKING = 2
+
+
+class BudgetStatus(OpenIntEnum):
+    """Operational status of a budget (whether work is still ongoing or has been closed). Enum
+    ``budget_status``."""
+
+    OPEN = 1
+    CLOSED = 2
+
+
+class BudgetTrackingType(OpenIntEnum):
+    """Controls who can track time on a budget. Enum ``budget_tracking_type``."""
+
+    ON_ALL_SERVICES = 1
+    ONLY_ASSIGNED_SERVICES = 2
+    ONLY_BY_ASSIGNED_SERVICE_TYPES = 3
+
+
+class ContactEntryType(OpenStrEnum):
+    """Type of contact entry (address, email, phone, website, or billing address). Enum
+    ``contact_entry_type``."""
+
+    ADDRESS = "address"
+    BILL_FROM = "bill_from"
+    BILL_TO = "bill_to"
+    EMAIL = "email"
+    PHONE = "phone"
+    WEBSITE = "website"
+
+
+class ContactableType(OpenStrEnum):
+    """Type of entity that a contact entry belongs to. Enum ``contactable_type``."""
+
+    COMPANY = "company"
+    INVOICE = "invoice"
+    INVOICE_TEMPLATE = "invoice_template"
+    ORGANIZATION = "organization"
+    PERSON = "person"
+    PURCHASE_ORDER = "purchase_order"
+    SUBSIDIARY = "subsidiary"
+
+
+class ContractInterval(OpenIntEnum):
+    """Billing cycle for recurring retainer contracts that auto-generate deals. Enum
+    ``contract_interval``."""
+
+    MONTHLY = 1
+    BI_WEEKLY = 2
+    WEEKLY = 3
+    ANNUAL = 4
+    SEMIANNUAL = 5
+    QUARTERLY = 6
+
+
+class CustomFieldDataType(OpenIntEnum):
+    """Data type that determines input format and validation for custom fields. Enum
+    ``custom_field_data_type``."""
+
+    TEXT = 1
+    NUMERIC_VALUE = 2
+    SELECT = 3
+    DATE_PICKER = 4
+    MULTISELECT = 5
+    PERSON = 6
+    FILE_ATTACHMENT = 7
+
+
+class CustomizableType(OpenStrEnum):
+    """Entity types that support custom fields for extending data attributes. Enum
+    ``customizable_type``."""
+
+    BOOKING = "bookings"
+    BUDGET = "budgets"
+    COMPANY = "companies"
+    DEAL = "deals"
+    EMPLOYEE = "employees"
+    INVOICE = "invoices"
+    PERSON = "people"
+    EXPENSE = "project_expenses"
+    PROJECT = "projects"
+    SERVICE = "services"
+    TASK = "tasks"
+
+
+class DealType(OpenIntEnum):
+    """Whether the deal is for internal work or external client billing. Enum ``deal_type``."""
+
+    INTERNAL = 1
+    CLIENT = 2
+
+
+class DependencyType(OpenIntEnum):
+    """Type of dependency relationship between two tasks. Enum ``dependency_type``."""
+
+    BLOCKING = 1
+    WAITING_ON = 2
+    LINKED = 3
+
+
+class DiscussionStatus(OpenIntEnum):
+    """Status of a discussion thread on a doc page. Enum ``discussion_status``."""
+
+    ACTIVE = 1
+    RESOLVED = 2
+
+
+class DocumentTemplate(OpenIntEnum):
+    """Template layout for exported documents like invoices and quotes. Enum
+    ``document_template``."""
+
+    STANDARD = 1
+
+
+class DynamicGroup(OpenIntEnum):
+    """Predefined groups of people based on role and assignment. Enum ``dynamic_group``."""
+
+    EMPLOYEES = 2
+    PROJECT_MEMBERS = 6
+    PROJECT_MANAGER = 8
+    DEAL_OWNER = 9
+    USERS_THAT_CAN_MANAGE_PROJECT = 10
+    AGENT_MANAGER = 12
+
+
+class EmailStatus(OpenIntEnum):
+    """Status of an email in the CRM. Enum ``email_status``."""
+
+    UNRESOLVED = 1
+    RESOLVED = 2
+    DISMISSED = 3
+
+
+class EventType(OpenIntEnum):
+    """Compensation type for absence categories affecting payroll. Enum ``event_type``."""
+
+    PAID = 1
+    UNPAID = 2
+
+
+class ExpenseApprovalStatus(OpenIntEnum):
+    """Approval workflow status of an expense. Enum ``expense_approval_status``."""
+
+    APPROVED = 1
+    UNAPPROVED = 2
+    REJECTED = 3
+    AUTO_APPROVED = 4
+
+
+class ExpenseInvoicingStatus(OpenIntEnum):
+    """Invoicing workflow status of an expense. Enum ``expense_invoicing_status``."""
+
+    NOT_INVOICED = 1
+    DRAFTED = 2
+    FINALIZED = 3
+
+
+class ExpensePaymentStatus(OpenIntEnum):
+    """Payment status of an expense. Enum ``expense_payment_status``."""
+
+    PAID = 1
+    UNPAID = 2
+
+
+class ExpenseReimbursementStatus(OpenIntEnum):
+    """Reimbursement status of an expense. Enum ``expense_reimbursement_status``."""
+
+    NONE = 1
+    REQUESTED = 2
+    REIMBURSED = 3
+
+
+class ExportableType(OpenIntEnum):
+    """Entity types that can be exported to PDF or other document formats. Enum
+    ``exportable_type``."""
+
+    INVOICE = 1
+    DEAL = 2
+    BUDGET = 3
+    PURCHASE_ORDER = 4
+
+
+class HrmType(OpenIntEnum):
+    """HR management category that determines person record features and access. Enum
+    ``hrm_type``."""
+
+    EMPLOYEES = 1
+    CONTACTS = 2
+
+
+class IntegrationType(OpenIntEnum):
+    """Type of external integration. Enum ``integration_type``."""
+
+    CPP = 1
+    QUICKBOOKS = 2
+    XERO = 3
+    EXACT = 4
+    ZAPIER = 5
+    WEBHOOK = 6
+    JIRA = 7
+    SINGLE_SIGN_ON = 8
+    GOOGLE_CALENDAR = 9
+    HARVEST = 10
+    SLACK = 11
+    MICROSOFT = 12
+    ECONOMIC = 13
+    SLACK_BOT = 14
+    FORTNOX = 15
+    PERSONIO = 16
+    MERGE_DEV = 17
+    HUBSPOT = 18
+    TWINFIELD = 19
+    BREATHEHR = 20
+    SAGE_ACCOUNTING = 21
+    RIPPLING = 22
+    BAMBOO = 23
+    APIDECK = 24
+    GMAIL = 25
+    NETSUITE = 26
+    SAGE_INTACCT = 27
+    OUTLOOK_MAIL = 28
+    DATEV = 29
+    TEAMS_BOT = 30
+    SALESFORCE = 31
+
+
+class InvoicePaymentStatus(OpenIntEnum):
+    """Payment status of an invoice. Enum ``invoice_payment_status``."""
+
+    PAID = 1
+    UNPAID = 2
+    PARTIALLY_PAID = 3
+
+
+class InvoiceSentStatus(OpenIntEnum):
+    """Whether an invoice has been sent to the client. Enum ``invoice_sent_status``."""
+
+    SENT = 1
+    UNSENT = 2
+
+
+class InvoiceState(OpenIntEnum):
+    """Whether an invoice is a draft or has been finalized. Enum ``invoice_state``."""
+
+    DRAFT = 1
+    FINALIZED = 2
+
+
+class InvoiceStatus(OpenIntEnum):
+    """Overall status of an invoice combining draft, payment and overdue state. Enum
+    ``invoice_status``."""
+
+    UNSENT = 0
+    PAID = 1
+    OVERDUE = 2
+    NOT_OVERDUE = 3
+    DRAFT = 4
+
+
+class InvoiceType(OpenIntEnum):
+    """Type of invoice document. Enum ``invoice_type``."""
+
+    INVOICE = 1
+    CREDIT_NOTE = 2
+
+
+class LimitationType(OpenIntEnum):
+    """How absence category usage is tracked and limited per person. Enum ``limitation_type``.
+    """
+
+    LIMITED_BY_DAYS = 2
+    LIMITED_BY_HOURS = 3
+    UNLIMITED_BY_HOURS = 4
+
+
+class LineItemUnit(OpenIntEnum):
+    """Unit of measurement for a line item on an invoice. Enum ``line_item_unit``."""
+
+    HOUR = 1
+    PIECE = 2
+    DAY = 3
+
+
+class MembershipType(OpenIntEnum):
+    """Type of membership defining who gets access to a resource. Enum ``membership_type``."""
+
+    PERSON = 1
+    DYNAMIC_GROUP = 2
+    TEAM = 3
+
+
+class PersonStatus(OpenIntEnum):
+    """Status of a person in the organization. Enum ``person_status``."""
+
+    ACTIVE = 1
+    DEACTIVATED = 2
+
+
+class PersonType(OpenIntEnum):
+    """Category of person records in the organization. Enum ``person_type``."""
+
+    USERS = 1
+    CONTACTS = 2
+    PLACEHOLDERS = 3
+
+
+class PipelineStageStatus(OpenIntEnum):
+    """Status category for deals in a pipeline stage. Enum ``pipeline_stage_status``."""
+
+    OPEN = 1
+    WON = 2
+    LOST = 3
+    DELIVERED = 4
+
+
+class PipelineType(OpenIntEnum):
+    """Type of pipeline that organizes deal workflow stages. Enum ``pipeline_type``."""
+
+    SALES = 1
+    PRODUCTION = 2
+
+
+class ProjectType(OpenIntEnum):
+    """Whether the project is for internal operations or client work. Enum ``project_type``."""
+
+    INTERNAL = 1
+    CLIENT = 2
+
+
+class ProposalLinkStatus(OpenStrEnum):
+    """Whether the public link for a proposal is active or inactive. Enum
+    ``proposal_link_status``."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class ProposalStatus(OpenStrEnum):
+    """Status of a proposal in its lifecycle. Enum ``proposal_status``."""
+
+    ACCEPTED = "accepted"
+    DRAFT = "draft"
+    REJECTED = "rejected"
+    SENT = "sent"
+
+
+class PurchaseOrderPaymentStatus(OpenIntEnum):
+    """Payment/receipt status of a purchase order. Enum ``purchase_order_payment_status``."""
+
+    NOT_RECEIVED = 1
+    PARTIALLY_RECEIVED = 2
+    FULLY_RECEIVED = 3
+
+
+class PurchaseOrderSentStatus(OpenIntEnum):
+    """Whether a purchase order has been sent to the vendor. Enum
+    ``purchase_order_sent_status``."""
+
+    SENT = 1
+    NOT_SENT = 2
+
+
+class PurchaseOrderStatus(OpenIntEnum):
+    """Status of a purchase order. Enum ``purchase_order_status``."""
+
+    DRAFT = 1
+    FINALIZED = 2
+
+
+class RepeatSchedule(OpenIntEnum):
+    """Frequency interval for time-based automations and recurring tasks. Enum
+    ``repeat_schedule``."""
+
+    DAILY = 1
+    WEEKLY = 2
+    MONTHLY = 3
+    YEARLY = 4
+    BIWEEKLY = 5
+
+
+class ResourceRequestStatus(OpenStrEnum):
+    """Status of a resource request in its lifecycle. Enum ``resource_request_status``."""
+
+    CANCELED = "canceled"
+    PENDING = "pending"
+    REJECTED = "rejected"
+    RESOLVED = "resolved"
+
+
+class RoleUserType(OpenIntEnum):
+    """User type of a role (time tracker or client). Enum ``role_user_type``."""
+
+    TIME_TRACKER = 1
+    CLIENT = 2
+
+
+class SalaryType(OpenIntEnum):
+    """Pay period for employee compensation and cost rate calculation. Enum ``salary_type``."""
+
+    MONTHLY = 1
+    HOURLY = 2
+    WEEKLY = 3
+    BIWEEKLY = 4
+    ANNUALLY = 5
+
+
+class ScheduleDay(OpenIntEnum):
+    """Day of the week for weekly and biweekly automation schedules. Enum ``schedule_day``."""
+
+    MONDAY = 1
+    TUESDAY = 2
+    WEDNESDAY = 3
+    THURSDAY = 4
+    FRIDAY = 5
+    SATURDAY = 6
+    SUNDAY = 7
+
+
+class ScheduleFrame(OpenIntEnum):
+    """Position within a month for time-based automation scheduling. Enum ``schedule_frame``."""
+
+    FIRST = 1
+    LAST = 2
+    MID = 3
+
+
+class SearchQuickResultStatus(OpenStrEnum):
+    """Filter for search results based on item status. Enum ``search_quick_result_status``."""
+
+    ACTIVE = "active"
+    ALL = "all"
+    CLOSED = "closed"
+
+
+class SearchQuickResultType(OpenStrEnum):
+    """Entity type returned by the search result. Enum ``search_quick_result_type``."""
+
+    BUDGET = "budget"
+    CLIENT_COMPANY = "company"
+    DEAL = "deal"
+    DOCS_PAGE = "page"
+    PERSON = "person"
+    PROJECT = "project"
+    TASK = "task"
+
+
+class ServiceLimitationType(OpenStrEnum):
+    """How time & expense tracking limits are enforced on a service. Enum
+    ``service_limitation_type``."""
+
+    BUDGET_FULLY_USED = "budget_fully_used"
+    ESTIMATE_LIMITATION = "estimate_limitation"
+    NO_LIMITATION = "no_limitation"
+    QUANTITY_LIMITATION = "quantity_limitation"
+
+
+class StageType(OpenIntEnum):
+    """Lifecycle stage that determines whether work is pre-sale or in production. Enum
+    ``stage_type``."""
+
+    DEAL = 1
+    BUDGET = 2
+
+
+class SubscribableType(OpenStrEnum):
+    """Type of resource a person can be subscribed to. Enum ``subscribable_type``."""
+
+    APPROVAL_WORKFLOW = "approval_workflow"
+    BUDGET_SUBSCRIPTION = "budget"
+    COMPANY_SUBSCRIPTION = "company"
+    DASHBOARD_SUBSCRIPTION = "dashboard"
+    DEAL_SUBSCRIPTION = "deal"
+    DISCUSSION_SUBSCRIPTION = "discussion"
+    INVOICE_SUBSCRIPTION = "invoice"
+    PAGE_DOC_SUBSCRIPTION = "page"
+    PERSON = "person"
+    PROPOSAL_SUBSCRIPTION = "proposal"
+    PULSE_SUBSCRIPTION = "pulse"
+    PURCHASE_ORDER_SUBSCRIPTION = "purchase_order"
+    RESOURCE_REQUEST_SUBSCRIPTION = "resource_request"
+    TASK_SUBSCRIPTION = "task"
+
+
+class TaskParentType(OpenIntEnum):
+    """Indicates whether the task is a parent task or a subtask. Enum ``task_parent_type``."""
+
+    PARENT_TASK = 1
+    SUBTASK = 2
+
+
+class TaskType(OpenIntEnum):
+    """Granularity level for tasks. Enum ``task_type``."""
+
+    TASK = 1
+    MILESTONE = 3
+
+
+class TrackMethod(OpenIntEnum):
+    """How a time entry was recorded in the system. Enum ``track_method``."""
+
+    MANUAL = 1
+    TIMER = 2
+    BOT = 3
+    MIXED = 4
+    AUTOGENERATED = 5
+    AI_GENERATED = 6
+
+
+class Unit(OpenIntEnum):
+    """Measurement unit for pricing and tracking service delivery. Enum ``unit``."""
+
+    HOUR = 1
+    PIECE = 2
+    DAY = 3
+
+
+class WeekStartDay(OpenIntEnum):
+    """First day of the week for calendar views and weekly reports. Enum ``week_start_day``."""
+
+    SUNDAY = 2
+    MONDAY = 3
+
+
+class WorkflowStatusCategory(OpenIntEnum):
+    """Progress category for task workflow statuses that determines task state. Enum
+    ``workflow_status_category``."""
+
+    NOT_STARTED = 1
+    STARTED = 2
+    CLOSED = 3
+
+
 # --------------------------------------------------------------------------- records
+
+
+@model("events")
+class AbsenceCategory(Record):
+    """Absence Category (Event) defines a type of time off or remote work that people can be
+    booked on in the Resource Planner. JSON:API type ``events`` (``/events``)."""
+
+    absence_type: AbsenceType | None = attribute("string", enum=AbsenceType)
+    color_id: int | None = attribute("integer")
+    description: str | None = attribute("string")
+    event_type_id: EventType | None = attribute("integer", enum=EventType)
+    half_day_bookings: Any = attribute("any")
+    icon_id: int | None = attribute("integer")
+    limitation_type_id: LimitationType | None = attribute("integer", enum=LimitationType)
+    name: str | None = attribute("string")
+    status: ArchivableStatus | None = attribute("integer", enum=ArchivableStatus)
+    sync_personal_integrations: Any = attribute("any")
+
+
+@model("activities")
+class Activity(Record):
+    """Activity represents a change or action in the activity feed of a Task, Deal, Project,
+    Company, or Person. JSON:API type ``activities`` (``/activities``)."""
+
+    changeset: dict[str, Any] | None = attribute("object")
+    """The object containing the changes made to the item. Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    deal_is_budget: bool | None = attribute("boolean")
+    """Indicates whether the deal is a budget. Read-only."""
+    event: str | None = attribute("string")
+    """The type of change (create, update, delete, etc.). Read-only."""
+    item_deleted_at: dt.datetime | None = attribute("datetime")
+    """Timestamp of when the item was deleted. Read-only."""
+    item_id: int | None = attribute("integer")
+    """ID of the item this activity is about. Read-only."""
+    item_name: str | None = attribute("string")
+    """Name or title of the item. Read-only."""
+    item_type: str | None = attribute("string")
+    """Type of item (Comment, Booking, Membership etc.). Read-only."""
+    made_by_automation: bool | None = attribute("boolean")
+    """Whether the activity was triggered by an automation. Read-only."""
+    parent_deleted_at: dt.datetime | None = attribute("datetime")
+    """Timestamp of when the parent item was deleted. Read-only."""
+    parent_id: int | None = attribute("integer")
+    """ID of the parent item. Read-only."""
+    parent_name: str | None = attribute("string")
+    """Name of the parent item. Read-only."""
+    parent_type: str | None = attribute("string")
+    """Type of the parent item. Read-only."""
+    root_deleted_at: dt.datetime | None = attribute("datetime")
+    """Timestamp of when the root item was deleted. Read-only."""
+    root_id: int | None = attribute("integer")
+    """ID of the root item. Read-only."""
+    root_name: str | None = attribute("string")
+    """Name of the root item. Read-only."""
+    root_type: str | None = attribute("string")
+    """Type of the root item. Read-only."""
+    attachment: Attachment | Ref | None = relationship("attachments")
+    """The attachment associated with this activity"""
+    comment: Comment | Ref | None = relationship("comments")
+    """The comment associated with this activity"""
+    creator: Person | Ref | None = relationship("people")
+    """The person who created/triggered the activity"""
+    email: Email | Ref | None = relationship("emails")
+    """The email associated with this activity"""
+
+
+@model("agents")
+class Agent(Record):
+    """Agent is an AI-powered assistant that can perform tasks and actions within Productive.
+    JSON:API type ``agents`` (no endpoint of its own; included in others)."""
+
+    avatar_url: str | None = attribute("string")
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    name: str | None = attribute("string")
+    title: str | None = attribute("string")
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    agent_config: AgentConfig | Ref | None = relationship("agent_configs")
+    custom_role: Role | Ref | None = relationship("roles")
+    manager: Person | Ref | None = relationship("people")
+
+
+@model("agent_configs")
+class AgentConfig(Record):
+    """Agent Config stores the customizable settings for an AI agent. JSON:API type
+    ``agent_configs`` (no endpoint of its own; included in others)."""
+
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    instructions: str | None = attribute("string")
+    tools: list[str] | None = attribute("array")
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    agent: Agent | Ref | None = relationship("agents")
+
+
+@model("allocations")
+class Allocation(Record):
+    """Allocation is a read-only view of planned time for people in the Resource Planner.
+    JSON:API type ``allocations`` (no endpoint of its own; included in others)."""
+
+    booking_method_id: BookingMethod | None = attribute("integer", enum=BookingMethod)
+    """Method used to specify the time allocation: "1" = per day, "2" = percentage, "3" = total
+    hours. Read-only."""
+    booking_type: str | None = attribute("string")
+    """Type of allocation: "service" for project work, "event" for time off/absences. Read-only.
+    """
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    ended_on: dt.date | None = attribute("date")
+    """End date of the allocation. Read-only."""
+    hours: float | None = attribute("number", unit="hours")
+    """Hours per day. In hours. Read-only."""
+    percentage: float | None = attribute("number", unit="percentage")
+    """Percentage of the workday allocated (0-100). Read-only."""
+    started_on: dt.date | None = attribute("date")
+    """Start date of the allocation. Read-only."""
+    time: int | None = attribute("integer", unit="minutes")
+    """Time per day in minutes. In minutes. Read-only."""
+    total_time: int | None = attribute("integer", unit="minutes")
+    """Total time in minutes across the entire allocation period. In minutes. Read-only."""
+    total_working_days: int | None = attribute("integer")
+    """Total number of working days in the allocation period. Read-only."""
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    client: Company | Ref | None = relationship("companies")
+    """Client company associated with the service allocation"""
+    event: AbsenceCategory | Ref | None = relationship("events")
+    """Absence category this person is allocated to"""
+    person: Person | Ref | None = relationship("people")
+    """Person who is allocated"""
+    responsible: Person | Ref | None = relationship("people")
+    """Project manager responsible for the service allocation"""
+    service: Service | Ref | None = relationship("services")
+    """Service (project work) this person is allocated to"""
+
+
+@model("approval_policies")
+class ApprovalPolicy(Record):
+    """Approval Policy defines reusable rules for who must approve submissions before they are
+    recognized and billable. JSON:API type ``approval_policies`` (``/approval_policies``)."""
+
+    archived_at: dt.datetime | None = attribute("datetime")
+    custom: bool | None = attribute("boolean")
+    default: bool | None = attribute("boolean")
+    description: str | None = attribute("string")
+    name: str | None = attribute("string")
+    type_id: ApprovalPolicyType | None = attribute("integer", enum=ApprovalPolicyType)
+
+
+@model("approval_policy_assignments")
+class ApprovalPolicyAssignment(Record):
+    """Approval Policy Assignment links an approval policy to a target entity — a person,
+    budget, or deal. JSON:API type ``approval_policy_assignments``
+    (``/approval_policy_assignments``)."""
+
+    target_id: str | None = attribute("string")
+    """ID of the target entity. Read-only."""
+    target_type: ApprovalPolicyTargetType | None = (
+        attribute("string", enum=ApprovalPolicyTargetType)
+    )
+    """Type of the target entity. Read-only."""
+    approval_policy: ApprovalPolicy | Ref | None = relationship("approval_policies")
+    """The governing approval policy"""
+    deal: Deal | Ref | None = relationship("deals")
+    """The deal or budget this policy is assigned to"""
+    person: Person | Ref | None = relationship("people")
+    """The person this policy is assigned to"""
+
+
+@model("approval_statuses")
+class ApprovalStatus(Record):
+    """Approval Status is a per-approver record tracking one person's approval decision on a
+    booking (absence), time entry, or expense. JSON:API type ``approval_statuses`` (no endpoint
+    of its own; included in others)."""
+
+    note: str | None = attribute("string")
+    """Note associated with the approval or rejection."""
+    target_type: ApprovalStatusTargetType | None = (
+        attribute("string", enum=ApprovalStatusTargetType)
+    )
+    """Type of the target entity for approval."""
+    actual_approver: Person | Ref | None = relationship("people")
+    """Person who actually performed the approval or rejection"""
+    approval_workflow: ApprovalPolicy | Ref | None = relationship("approval_policies")
+    """Approval workflow/policy used for this approval"""
+    approver: Person | Ref | None = relationship("people")
+    """Person designated as the approver"""
+    booking: Booking | Ref | None = relationship("bookings")
+    """Associated booking if the approval target is a booking"""
+    expense: Expense | Ref | None = relationship("expenses")
+    """Associated expense if the approval target is an expense"""
+    time_entry: TimeEntry | Ref | None = relationship("time_entries")
+    """Associated time entry if the approval target is a time entry"""
+
+
+@model("approval_workflows")
+class ApprovalWorkflow(Record):
+    """JSON:API type ``approval_workflows`` (``/approval_workflows``)."""
+
+    approval_policy_id: int | None = attribute("integer")
+    approval_requirement_id: int | None = attribute("integer")
+    approver_ids: list[Any] | None = attribute("array")
+    dynamic_approver_ids: list[Any] | None = attribute("array")
+    dynamic_subscriber_ids: list[Any] | None = attribute("array")
+    event_id: int | None = attribute("integer")
+    subscriber_ids: list[Any] | None = attribute("array")
+    target_type_id: int | None = attribute("integer")
+
+
+@model("attachments")
+class Attachment(Record):
+    """Attachment is a file uploaded to a Task, Deal, Page (Doc), Comment, or Expense. JSON:API
+    type ``attachments`` (``/attachments``)."""
+
+    attachable_id: str | None = attribute("string")
+    attachable_type: str | None = attribute("string")
+    attachment_type: str | None = attribute("string")
+    bill_id: int | None = attribute("integer")
+    booking_id: int | None = attribute("integer")
+    content_type: str | None = attribute("string")
+    created_at: dt.datetime | None = attribute("datetime")
+    document_style_id: int | None = attribute("integer")
+    document_type_id: int | None = attribute("integer")
+    file_updated_at: dt.datetime | None = attribute("datetime")
+    invoice_id: int | None = attribute("integer")
+    name: str | None = attribute("string")
+    purchase_order_id: int | None = attribute("integer")
+    size: str | None = attribute("string")
+    temp_url: str | None = attribute("string")
+    url: str | None = attribute("string")
+    """File URL of the attachment."""
+    widget_id: int | None = attribute("integer")
+    comment: Comment | Ref | None = relationship("comments")
+    creator: Person | Ref | None = relationship("people")
+    deal: Deal | Ref | None = relationship("deals")
+    expense: Expense | Ref | None = relationship("expenses")
+    page: Page | Ref | None = relationship("pages")
+    task: Task | Ref | None = relationship("tasks")
+
+
+@model("automatic_invoicing_rules")
+class AutomaticInvoicingRule(Record):
+    """JSON:API type ``automatic_invoicing_rules`` (``/automatic_invoicing_rules``)."""
+
+    budget_id: int | None = attribute("integer")
+    creation_offset: int | None = attribute("integer")
+    creation_offset_unit: str | None = attribute("string")
+    reference_date: dt.date | None = attribute("date")
+    skip_weekends: bool | None = attribute("boolean")
+
+
+@model("automations")
+class Automation(Record):
+    """Automation defines a rule that automatically triggers actions based on events or
+    schedules. JSON:API type ``automations`` (no endpoint of its own; included in others)."""
+
+    agent_id: str | None = attribute("string")
+    automation_project_assignments_count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    description: str | None = attribute("string")
+    enabled: bool | None = attribute("boolean")
+    is_accessible_by_creator_only: bool | None = attribute("boolean")
+    monthly_action_runs: int | None = attribute("integer")
+    monthly_runs: int | None = attribute("integer")
+    name: str | None = attribute("string")
+    repeat_schedule_id: str | None = attribute("string")
+    resolve_on_all_projects: bool | None = attribute("boolean")
+    schedule_day_id: str | None = attribute("string")
+    schedule_frame_id: str | None = attribute("string")
+    schedule_hour: int | None = attribute("integer")
+    steps: dict[str, Any] | None = attribute("object")
+    target_id: AutomationTarget | None = attribute("integer", enum=AutomationTarget)
+    total_actions_executed: int | None = attribute("integer")
+    """Read-only."""
+    total_runs: int | None = attribute("integer")
+    """Read-only."""
+    triggers: dict[str, Any] | None = attribute("object")
+    type_id: AutomationType | None = attribute("integer", enum=AutomationType)
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+
+
+@model("bank_accounts")
+class BankAccount(Record):
+    """JSON:API type ``bank_accounts`` (``/bank_accounts``)."""
+
+    bank_address: str | None = attribute("string")
+    bank_name: str | None = attribute("string")
+    currency: str | None = attribute("string")
+    name: str | None = attribute("string")
+    number: str | None = attribute("string")
+    subsidiary_id: int | None = attribute("integer")
+    swift_code: str | None = attribute("string")
+
+
+@model("bills")
+class Bill(Record):
+    """Bill records the receipt of goods or services ordered through a Purchase Order. JSON:API
+    type ``bills`` (``/bills``)."""
+
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    currency: str | None = attribute("string")
+    """Read-only."""
+    date: dt.date | None = attribute("date")
+    """Date of the bill."""
+    description: str | None = attribute("string")
+    due_date: dt.date | None = attribute("date")
+    """Payment due date."""
+    invoice_number: str | None = attribute("string")
+    """Vendor invoice number."""
+    total_cost: int | None = attribute("money", unit="cents")
+    """Total cost of the bill. Money in cents (integer subunits of the currency). Read-only."""
+    total_received: int | None = attribute("money", unit="cents")
+    """Total received amount. Money in cents (integer subunits of the currency). Read-only."""
+    attachment: Attachment | Ref | None = relationship("attachments")
+    creator: Person | Ref | None = relationship("people")
+    deal: Deal | Ref | None = relationship("deals")
+    purchase_order: PurchaseOrder | Ref | None = relationship("purchase_orders")
+    """Parent purchase order this bill is for"""
+
+
+@model("bill_items")
+class BillItem(Record):
+    """Bill Item is a line entry on a Bill, linking a specific expense (from the purchase order)
+    to a received quantity. JSON:API type ``bill_items`` (no endpoint of its own; included in
+    others)."""
+
+    quantity: Decimal | None = attribute("decimal")
+    """Received quantity."""
+    bill: Bill | Ref | None = relationship("bills")
+    """Parent bill this item belongs to"""
+    expense: Expense | Ref | None = relationship("expenses")
+    """Expense this bill item is for"""
+
+
+@model("boards")
+class Board(Record):
+    """JSON:API type ``boards`` (``/boards``)."""
+
+    hidden: bool | None = attribute("boolean")
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    project_id: int | None = attribute("integer")
 
 
 @model("bookings")
 class Booking(Record):
-    """JSON:API type ``bookings`` (``/bookings``)."""
+    """Booking represents planned time allocation in the Resource Planner — the core of resource
+    scheduling in Productive. JSON:API type ``bookings`` (``/bookings``)."""
 
     approved: bool | None = attribute("boolean")
     approved_at: dt.datetime | None = attribute("datetime")
     attachment_ids: list[Any] | None = attribute("array")
     autotracking: bool | None = attribute("boolean")
-    booking_method_id: int | None = attribute("integer")
+    booking_method_id: BookingMethod | None = attribute("integer", enum=BookingMethod)
+    booking_type_id: BookingType | None = attribute("integer", enum=BookingType)
+    """Type of booking."""
     canceled: bool | None = attribute("boolean")
     canceled_at: dt.datetime | None = attribute("datetime")
+    """Timestamp when the booking was canceled. Read-only."""
     created_at: dt.datetime | None = attribute("datetime")
     custom_fields: dict[str, Any] | None = attribute("object")
     draft: bool | None = attribute("boolean")
     ended_on: dt.date | None = attribute("date")
+    """End date of the booking."""
     external_id: str | None = attribute("string")
     hours: float | None = attribute("number")
     last_activity_at: dt.datetime | None = attribute("datetime")
     note: str | None = attribute("string")
     people_custom_fields: dict[str, Any] | None = attribute("object")
-    percentage: float | None = attribute("number")
+    percentage: float | None = attribute("number", unit="percentage")
+    """Percentage of the day booked (0-100)."""
     rejected: bool | None = attribute("boolean")
     rejected_at: dt.datetime | None = attribute("datetime")
     rejected_reason: str | None = attribute("string")
-    stage_type: int | None = attribute("integer")
+    stage_type: StageType | None = attribute("integer", enum=StageType)
     started_on: dt.date | None = attribute("date")
-    time: int | None = attribute("integer")
-    total_time: int | None = attribute("integer")
+    """Start date of the booking."""
+    time: int | None = attribute("integer", unit="minutes")
+    """Total time booked in minutes. In minutes."""
+    total_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
     total_working_days: int | None = attribute("integer")
     updated_at: dt.datetime | None = attribute("datetime")
     use_salary_currency: bool | None = attribute("boolean")
-    approval_statuses: list[Record | Ref] | None = relationship("approval_statuses", many=True)
+    approval_statuses: list[ApprovalStatus | Ref] | None = (
+        relationship("approval_statuses", many=True)
+    )
     approver: Person | Ref | None = relationship("people")
-    attachment: Record | Ref | None = relationship("attachments")
+    """Person who approved the booking"""
+    attachment: Attachment | Ref | None = relationship("attachments")
     canceler: Person | Ref | None = relationship("people")
     creator: Person | Ref | None = relationship("people")
-    event: Record | Ref | None = relationship("events")
+    event: AbsenceCategory | Ref | None = relationship("events")
+    """Absence category for absence bookings (e.g"""
     organization: Organization | Ref | None = relationship("organizations")
     origin: Booking | Ref | None = relationship("bookings")
     person: Person | Ref | None = relationship("people")
     rejecter: Person | Ref | None = relationship("people")
-    resource_request: Record | Ref | None = relationship("resource_requests")
+    resource_request: ResourceRequest | Ref | None = relationship("resource_requests")
     service: Service | Ref | None = relationship("services")
-    task: Record | Ref | None = relationship("tasks")
+    """Service for work bookings"""
+    task: Task | Ref | None = relationship("tasks")
     updater: Person | Ref | None = relationship("people")
 
 
@@ -139,42 +1354,302 @@ class Booking(Record):
 class BookingReport(Record):
     """JSON:API type ``booking_reports`` (``/reports/booking_reports``)."""
 
+    absence_type: AbsenceType | None = attribute("string", enum=AbsenceType)
+    approved_at: dt.datetime | None = attribute("datetime")
+    autotracking: bool | None = attribute("boolean")
+    average_blended_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_recognized_margin: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    billing_type: BillingType | None = attribute("integer", enum=BillingType)
+    booking_approved_at: dt.datetime | None = attribute("datetime")
+    booking_canceled_at: dt.datetime | None = attribute("datetime")
+    booking_created_at: dt.datetime | None = attribute("datetime")
+    booking_ended_on: dt.date | None = attribute("date")
+    booking_rejected_at: dt.datetime | None = attribute("datetime")
+    booking_started_on: dt.date | None = attribute("date")
+    canceled_at: dt.datetime | None = attribute("datetime")
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    draft: bool | None = attribute("boolean")
+    mandays: float | None = attribute("number")
+    people_custom_fields: Any = attribute("any")
+    project_type: ProjectType | None = attribute("integer", enum=ProjectType)
+    rejected_at: dt.datetime | None = attribute("datetime")
+    stage_type: StageType | None = attribute("integer", enum=StageType)
+    time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_base_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    approval_status: ApprovalStatus | Ref | None = relationship("approval_statuses")
+    booking: Booking | Ref | None = relationship("bookings")
+    budget: Deal | Ref | None = relationship("deals")
+    company: Company | Ref | None = relationship("companies")
+    deal: Deal | Ref | None = relationship("deals")
+    event: AbsenceCategory | Ref | None = relationship("events")
+    person: Person | Ref | None = relationship("people")
+    project: Project | Ref | None = relationship("projects")
+    responsible: Person | Ref | None = relationship("people")
+    service: Service | Ref | None = relationship("services")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+    task: Task | Ref | None = relationship("tasks")
+
 
 @model("budget_reports")
 class BudgetReport(Record):
     """JSON:API type ``budget_reports`` (``/reports/budget_reports``)."""
 
+    average_actual_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_budget_usage: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_forecasted_budget_overrun: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_forecasted_budget_usage: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_forecasted_time_usage: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_invoiced_percentage: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_invoiced_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_profit_margin: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    budget_client_access: bool | None = attribute("boolean")
+    budget_closed_at: dt.datetime | None = attribute("datetime")
+    budget_created_at: dt.datetime | None = attribute("datetime")
+    budget_custom_fields: Any = attribute("any")
+    budget_date: dt.date | None = attribute("date")
+    budget_delivered_on: dt.date | None = attribute("date")
+    budget_end_date: dt.date | None = attribute("date")
+    budget_last_activity_at: dt.datetime | None = attribute("datetime")
+    budget_number: str | None = attribute("string")
+    budget_purchase_order_number: str | None = attribute("string")
+    budget_status: BudgetStatus | None = attribute("integer", enum=BudgetStatus)
+    budget_suffix: Any = attribute("any")
+    budget_time_approval: bool | None = attribute("boolean")
+    budget_warning_percentage: Any = attribute("any")
+    closed_at: dt.datetime | None = attribute("datetime")
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    deal_type: DealType | None = attribute("integer", enum=DealType)
+    delivered_on: dt.date | None = attribute("date")
+    end_date: dt.date | None = attribute("date")
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    month: Any = attribute("any")
+    next_occurrence_on: dt.date | None = attribute("date")
+    project_type: ProjectType | None = attribute("integer", enum=ProjectType)
+    quarter: Any = attribute("any")
+    recurring: Any = attribute("any")
+    recurring_ends_on: dt.date | None = attribute("date")
+    recurring_interval: Any = attribute("any")
+    recurring_starts_on: dt.date | None = attribute("date")
+    status: Any = attribute("any")
+    total_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_budget_remaining: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budget_total: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budgeted_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_credited: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_draft_invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_remaining_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_estimated_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_expense: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_expense_billable: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_forecasted_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_forecasted_budget_overrun: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_forecasted_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_forecasted_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_future_booked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_future_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_future_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_manually_invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_pending_invoicing: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_services_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_unapproved_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_work_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_worked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    tracking_type_id: int | None = attribute("integer")
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    budget: Deal | Ref | None = relationship("deals")
+    company: Company | Ref | None = relationship("companies")
+    contract: Contract | Ref | None = relationship("contracts")
+    designated_approver: Person | Ref | None = relationship("people")
+    origin_deal: Deal | Ref | None = relationship("deals")
+    project: Project | Ref | None = relationship("projects")
+    responsible: Person | Ref | None = relationship("people")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
+
+@model("calendar_events")
+class CalendarEvent(Record):
+    """Calendar Event represents an event from an external calendar integration (Google Calendar
+    or Outlook). JSON:API type ``calendar_events`` (no endpoint of its own; included in others).
+    """
+
+    calendar: str | None = attribute("string")
+    """Calendar provider name, e.g. Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    creator_email: str | None = attribute("string")
+    """Read-only."""
+    creator_name: str | None = attribute("string")
+    """Read-only."""
+    description: str | None = attribute("string")
+    """Read-only."""
+    end_date: dt.date | None = attribute("date")
+    """End date of the event (YYYY-MM-DD format). Read-only."""
+    end_time: str | None = attribute("string")
+    """End time of the event in HH:MM:SS format (null for all-day events). Read-only."""
+    event_type: str | None = attribute("string")
+    """Type of calendar event. Read-only."""
+    link: str | None = attribute("string")
+    """Read-only."""
+    name: str | None = attribute("string")
+    """Read-only."""
+    organizer_email: str | None = attribute("string")
+    """Read-only."""
+    organizer_name: str | None = attribute("string")
+    """Read-only."""
+    recurring_event_id: str | None = attribute("string")
+    """Identifier linking all instances of a recurring event series. Read-only."""
+    start_date: dt.date | None = attribute("date")
+    """Start date of the event (YYYY-MM-DD format). Read-only."""
+    start_time: str | None = attribute("string")
+    """Start time of the event in HH:MM:SS format (null for all-day events). Read-only."""
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    person: Person | Ref | None = relationship("people")
+    """Array of person IDs to filter calendar events by"""
+
+
+@model("comments")
+class Comment(Record):
+    """Comment is a message in the activity feed of a Task, Deal, Company, or Person. JSON:API
+    type ``comments`` (``/comments``)."""
+
+    attachment_ids: list[Any] | None = attribute("array")
+    body: str | None = attribute("string")
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    discussion_id: int | None = attribute("integer")
+    draft: bool | None = attribute("boolean")
+    hidden: bool | None = attribute("boolean")
+    """Hidden comments are only seen by the creator."""
+    invoice_id: int | None = attribute("integer")
+    proposal_id: int | None = attribute("integer")
+    purchase_order_id: int | None = attribute("integer")
+    resource_request_id: int | None = attribute("integer")
+    version_number: str | None = attribute("string")
+    attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
+    company: Company | Ref | None = relationship("companies")
+    """Company being commented on"""
+    creator: Person | Ref | None = relationship("people")
+    deal: Deal | Ref | None = relationship("deals")
+    """Deal being commented on"""
+    person: Person | Ref | None = relationship("people")
+    """Person being commented on"""
+    project: Project | Ref | None = relationship("projects")
+    """Filter comments on tasks within a specific project"""
+    task: Task | Ref | None = relationship("tasks")
+    """Task being commented on"""
+
 
 @model("companies")
 class Company(Record):
-    """JSON:API type ``companies`` (``/companies``)."""
+    """Company represents a client organization or the user's own organization. JSON:API type
+    ``companies`` (``/companies``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
+    """When the company was archived (null if active). Read-only."""
     avatar_url: str | None = attribute("string")
+    """URL of the company logo/avatar."""
     billing_name: str | None = attribute("string")
+    """Legal entity name. Read-only."""
     buyer_reference: str | None = attribute("string")
     company_code: str | None = attribute("string")
+    """Short code/identifier for the company."""
     contact: dict[str, Any] | None = attribute("object")
+    """Contact and address information (address, phone, email, etc.)."""
     created_at: dt.datetime | None = attribute("datetime")
+    """When the company was created. Read-only."""
     custom_fields: dict[str, Any] | None = attribute("object")
     default_currency: str | None = attribute("string")
+    """Read-only."""
+    default_subsidiary_id: str | None = attribute("string")
+    """Subsidiary used by default when creating new deals or budgets for this company."""
     description: str | None = attribute("string")
     domain: str | None = attribute("string")
+    """Company web domain (e.g., "acme.com")."""
     due_days: int | None = attribute("integer")
+    """Default payment terms in days for invoices."""
     external_id: str | None = attribute("string")
     external_sync: bool | None = attribute("boolean")
     invoice_email_recipients: list[Any] | None = attribute("array")
     last_activity_at: dt.datetime | None = attribute("datetime")
+    """When the last activity occurred on the company. Read-only."""
     leitweg_id: str | None = attribute("string")
     name: str | None = attribute("string")
+    parent_company_id: str | None = attribute("string")
+    """ID of the parent company in a hierarchical company structure."""
     peppol_id: str | None = attribute("string")
     projectless_budgets: bool | None = attribute("boolean")
     sample_data: bool | None = attribute("boolean")
     settings: dict[str, Any] | None = attribute("object")
-    subscriber_ids: list[Any] | None = attribute("array")
-    tag_list: list[Any] | None = attribute("array")
+    subscriber_ids: list[str] | None = attribute("array")
+    """IDs of people subscribed to this company."""
+    tag_list: list[str] | None = attribute("array")
+    """Tags assigned to the company for categorization."""
     vat: str | None = attribute("string")
-    custom_field_attachments: list[Record | Ref] | None = relationship("attachments", many=True)
+    """VAT/tax identification number."""
+    custom_field_attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
     custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
     default_document_type: DocumentType | Ref | None = relationship("document_types")
     default_subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
@@ -187,52 +1662,155 @@ class Company(Record):
 class CompanyReport(Record):
     """JSON:API type ``company_reports`` (``/reports/company_reports``)."""
 
+    company_billing_name: str | None = attribute("string")
+    company_code: str | None = attribute("string")
+    company_created_at: dt.datetime | None = attribute("datetime")
+    company_custom_fields: Any = attribute("any")
+    company_last_activity_at: dt.datetime | None = attribute("datetime")
+    company_name: str | None = attribute("string")
+    contact_address: str | None = attribute("string")
+    contact_city: Any = attribute("any")
+    contact_country: Any = attribute("any")
+    contact_email: Any = attribute("any")
+    contact_phone: Any = attribute("any")
+    contact_state: Any = attribute("any")
+    contact_website: Any = attribute("any")
+    contact_zipcode: Any = attribute("any")
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    month: Any = attribute("any")
+    payment_terms: int | None = attribute("integer")
+    quarter: Any = attribute("any")
+    status: Any = attribute("any")
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    company: Company | Ref | None = relationship("companies")
+    parent_company: Company | Ref | None = relationship("companies")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
+
+@model("contact_entries")
+class ContactEntry(Record):
+    """Contact Entry stores contact information (email, phone, address, website) for people,
+    companies, invoices, subsidiaries, and other contactable entities. JSON:API type
+    ``contact_entries`` (``/contact_entries``)."""
+
+    address: str | None = attribute("string")
+    """Street address (when type is address, bill_from, or bill_to)."""
+    billing_address: bool | None = attribute("boolean")
+    """Whether this is a billing address."""
+    billing_email: str | None = attribute("string")
+    """Billing email address."""
+    city: str | None = attribute("string")
+    contactable_type: ContactableType | None = attribute("string", enum=ContactableType)
+    """Type of entity this contact entry belongs to."""
+    country: str | None = attribute("string")
+    email: str | None = attribute("string")
+    """Email address (when type is email)."""
+    invoice_template_id: int | None = attribute("integer")
+    name: str | None = attribute("string")
+    """Label for this contact entry."""
+    organization_id: int | None = attribute("integer")
+    phone: str | None = attribute("string")
+    """Phone number (when type is phone)."""
+    state: str | None = attribute("string")
+    type_: ContactEntryType | None = attribute("string", name="type", enum=ContactEntryType)
+    """Type of contact entry (address, email, phone, website, bill_from, bill_to)."""
+    vat: str | None = attribute("string")
+    """VAT number."""
+    website: str | None = attribute("string")
+    """Website URL (when type is website)."""
+    zipcode: str | None = attribute("string")
+    company: Company | Ref | None = relationship("companies")
+    """Company this contact entry belongs to"""
+    invoice: Invoice | Ref | None = relationship("invoices")
+    """Invoice this contact entry belongs to"""
+    person: Person | Ref | None = relationship("people")
+    """Person this contact entry belongs to"""
+    purchase_order: PurchaseOrder | Ref | None = relationship("purchase_orders")
+    """Purchase order this contact entry belongs to"""
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+    """Subsidiary this contact entry belongs to"""
+
 
 @model("contracts")
 class Contract(Record):
-    """JSON:API type ``contracts`` (``/contracts``)."""
+    """Contract defines a recurring (retainer) arrangement where a Budget automatically
+    regenerates at set intervals. JSON:API type ``contracts`` (``/contracts``)."""
 
     copy_expenses: bool | None = attribute("boolean")
+    """Setting to copy the expenses to the new deal on each recurrence."""
     copy_purchase_order_number: bool | None = attribute("boolean")
+    """Setting to copy the purchase order number to the new deal on each recurrence."""
     ends_on: dt.date | None = attribute("date")
-    interval_id: int | None = attribute("integer")
+    """Date when the contract ends (deal stops recurring)."""
+    interval_id: ContractInterval | None = attribute("integer", enum=ContractInterval)
     next_occurrence_on: dt.date | None = attribute("date")
+    """Date when the next deal will regenerate."""
     starts_on: dt.date | None = attribute("date")
+    """Date when the contract starts (deal starts recurring)."""
     template_id: int | None = attribute("integer")
     use_rollover_hours: bool | None = attribute("boolean")
+    """Setting to use the rolled over hours from the previous deal on the new deal on each
+    recurrence."""
     organization: Organization | Ref | None = relationship("organizations")
     template: Deal | Ref | None = relationship("deals")
+    """Deal the contract is associated with"""
+
+
+@model("custom_domains")
+class CustomDomain(Record):
+    """JSON:API type ``custom_domains`` (``/custom_domains``)."""
+
+    allow_user_email: bool | None = attribute("boolean")
+    email_sender_address: str | None = attribute("string")
+    email_sender_name: str | None = attribute("string")
+    name: str | None = attribute("string")
 
 
 @model("custom_fields")
 class CustomField(Record):
-    """JSON:API type ``custom_fields`` (``/custom_fields``)."""
+    """Custom Field adds user-defined data to resources like tasks, deals, budgets, projects,
+    people, companies, invoices, expenses, bookings, and services. JSON:API type
+    ``custom_fields`` (``/custom_fields``)."""
 
     aggregation_type_id: int | None = attribute("integer")
+    """Aggregation method used for number custom fields (e.g."""
     archived_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
     created_at: dt.datetime | None = attribute("datetime")
-    customizable_type: str | None = attribute("string")
-    data_type_id: int | None = attribute("integer")
+    customizable_type: CustomizableType | None = attribute("string", enum=CustomizableType)
+    data_type_id: CustomFieldDataType | None = attribute("integer", enum=CustomFieldDataType)
     description: str | None = attribute("string")
     formatting_type_id: int | None = attribute("integer")
+    """Display formatting for number custom fields (e.g."""
     global_: bool | None = attribute("boolean", name="global")
+    """Defines if the custom field is global (not bound to a project)."""
     name: str | None = attribute("string")
     position: int | None = attribute("integer")
     quick_add_enabled: bool | None = attribute("boolean")
     required: bool | None = attribute("boolean")
+    """Defines if the custom field value is required on the object."""
     sensitive: bool | None = attribute("boolean")
+    """Is the custom field value sensitive (visible only to people with a sensitive access
+    permission)?."""
     show_in_add_edit_views: bool | None = attribute("boolean")
     updated_at: dt.datetime | None = attribute("datetime")
     options: list[CustomFieldOption | Ref] | None = relationship("custom_field_options", many=True)
     organization: Organization | Ref | None = relationship("organizations")
     project: Project | Ref | None = relationship("projects")
-    section: Record | Ref | None = relationship("sections")
-    survey: Record | Ref | None = relationship("surveys")
+    """Project the custom field is scoped to (if not global)"""
+    section: CustomFieldSection | Ref | None = relationship("custom_field_sections")
+    survey: Survey | Ref | None = relationship("surveys")
+    """Survey this custom field belongs to (for survey-type custom fields)"""
 
 
 @model("custom_field_options")
 class CustomFieldOption(Record):
-    """JSON:API type ``custom_field_options`` (``/custom_field_options``)."""
+    """Custom Field Option is a selectable choice for a single-select (dropdown) or multi-select
+    custom field. JSON:API type ``custom_field_options`` (``/custom_field_options``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
     color_id: int | None = attribute("integer")
@@ -242,151 +1820,287 @@ class CustomFieldOption(Record):
     organization: Organization | Ref | None = relationship("organizations")
 
 
+@model("custom_field_sections")
+class CustomFieldSection(Record):
+    """Custom Field Section groups related custom fields together for visual organization.
+    JSON:API type ``custom_field_sections`` (``/custom_field_sections``)."""
+
+    customizable_type: Any = attribute("any")
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+
+
+@model("dashboards")
+class Dashboard(Record):
+    """JSON:API type ``dashboards`` (``/dashboards``)."""
+
+    is_private: bool | None = attribute("boolean")
+    name: str | None = attribute("string")
+    person_id: int | None = attribute("integer")
+    project_id: int | None = attribute("integer")
+    subscriber_ids: list[Any] | None = attribute("array")
+
+
 @model("deals")
 class Deal(Record):
-    """JSON:API type ``deals`` (``/deals``)."""
+    """Deal represents a potential or actual job with a client company. JSON:API type ``deals``
+    (``/deals``)."""
 
-    actual_rate: int | None = attribute("money")
-    amount_credited: int | None = attribute("money")
-    amount_credited_default: int | None = attribute("money")
-    amount_credited_normalized: int | None = attribute("money")
-    billable_time: int | None = attribute("integer")
+    actual_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_credited: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_credited_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_credited_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    billable_time: int | None = attribute("integer", unit="minutes")
+    """Total billable time tracked in minutes (subset of worked time that is billable). In
+    minutes. Read-only."""
     budget: bool | None = attribute("boolean")
-    budget_remaining: int | None = attribute("money")
-    budget_total: int | None = attribute("money")
-    budget_total_default: int | None = attribute("money")
-    budget_total_normalized: int | None = attribute("money")
-    budget_used: int | None = attribute("money")
-    budget_used_default: int | None = attribute("money")
-    budget_used_normalized: int | None = attribute("money")
-    budget_warning: int | None = attribute("integer")
-    budgeted_time: int | None = attribute("integer")
+    """Whether the record is a sales deal or a production budget."""
+    budget_remaining: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget_total: int | None = attribute("money", unit="cents")
+    """Total budget amount allocated in cents. Money in cents (integer subunits of the
+    currency). Read-only."""
+    budget_total_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget_total_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget_used: int | None = attribute("money", unit="cents")
+    """Budget amount consumed so far in cents. Money in cents (integer subunits of the
+    currency). Read-only."""
+    budget_used_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget_used_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget_warning: float | None = attribute("number", unit="percentage")
+    """Budget warning threshold percentage (0-100)."""
+    budgeted_time: int | None = attribute("integer", unit="minutes")
+    """Top-down budgeted/planned time allocation in minutes (how much time was sold or
+    allocated). In minutes. Read-only."""
     client_access: bool | None = attribute("boolean")
     closed_at: dt.datetime | None = attribute("datetime")
+    """When the budget was operationally closed (work completed). Read-only."""
     color_id: int | None = attribute("integer")
-    cost: int | None = attribute("money")
-    cost_default: int | None = attribute("money")
-    cost_normalized: int | None = attribute("money")
+    """Color identifier for visual categorization in pipeline views."""
+    cost: int | None = attribute("money", unit="cents")
+    """Total deal cost in cents (work cost + expenses). Money in cents (integer subunits of the
+    currency). Read-only."""
+    cost_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    cost_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     created_at: dt.datetime | None = attribute("datetime")
+    """When the deal was created. Read-only."""
     currency: str | None = attribute("string")
     currency_default: str | None = attribute("string")
     currency_normalized: str | None = attribute("string")
     custom_fields: dict[str, Any] | None = attribute("object")
     date: dt.date | None = attribute("date")
+    """Date when the work on the deal should start (or started)."""
+    days_in_current_stage: int | None = attribute("integer")
+    """Number of days the deal has been in its current pipeline stage. Read-only."""
+    days_since_created: int | None = attribute("integer")
+    """Number of days since the deal was created (or days from creation to sales close for
+    closed deals). Read-only."""
+    days_since_last_activity: int | None = attribute("integer")
+    """Number of days since the last activity on the deal. Read-only."""
     deal_number: str | None = attribute("string")
-    deal_type_id: int | None = attribute("integer")
-    deal_value: int | None = attribute("money")
+    """Number used for reference."""
+    deal_type_id: DealType | None = attribute("integer", enum=DealType)
+    deal_value: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     deal_value_source: str | None = attribute("string")
     deleted_at: dt.datetime | None = attribute("datetime")
     delivered_on: dt.date | None = attribute("date")
+    """Date when the work/deliverable was delivered to the client."""
     destroy_future_bookings: bool | None = attribute("boolean")
-    discount: float | None = attribute("number")
-    draft_invoiced: int | None = attribute("money")
-    draft_invoiced_default: int | None = attribute("money")
-    draft_invoiced_normalized: int | None = attribute("money")
+    discount: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    draft_invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    draft_invoiced_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    draft_invoiced_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     editor_config: dict[str, Any] | None = attribute("object")
+    """Simple editor configuration."""
     email_key: str | None = attribute("string")
     end_date: dt.date | None = attribute("date")
-    estimated_cost: int | None = attribute("money")
-    estimated_time: int | None = attribute("integer")
+    """Date when the work on the deal should end (or ended)."""
+    estimated_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    estimated_time: int | None = attribute("integer", unit="minutes")
+    """Sum of estimated time from all services in minutes (bottom-up estimate of how long work
+    will take). In minutes. Read-only."""
     exchange_date: dt.date | None = attribute("date")
     exchange_rate: Decimal | None = attribute("decimal")
-    expense: int | None = attribute("money")
+    expense: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     expense_approval: bool | None = attribute("boolean")
-    expense_default: int | None = attribute("money")
-    expense_normalized: int | None = attribute("money")
+    """Whether expenses on this budget require approval."""
+    expense_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    expense_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     external_id: str | None = attribute("string")
     external_sync: bool | None = attribute("boolean")
     footer: str | None = attribute("string")
     footer_interpolated: str | None = attribute("string")
-    invoiced: int | None = attribute("money")
-    invoiced_default: int | None = attribute("money")
-    invoiced_normalized: int | None = attribute("money")
+    invoiced: int | None = attribute("money", unit="cents")
+    """Amount already invoiced in cents. Money in cents (integer subunits of the currency).
+    Read-only."""
+    invoiced_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    invoiced_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     last_activity_at: dt.datetime | None = attribute("datetime")
+    """When the last activity (update, comment, status change) occurred on the deal. Read-only.
+    """
     lost_at: dt.datetime | None = attribute("datetime")
     lost_comment: str | None = attribute("string")
-    man_day_minutes: int | None = attribute("integer")
+    """Comment explaining why the deal was lost."""
+    man_day_minutes: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
     manual_invoicing_reason: str | None = attribute("string")
     manual_invoicing_status_id: int | None = attribute("integer")
-    manually_invoiced: int | None = attribute("money")
-    manually_invoiced_default: int | None = attribute("money")
-    manually_invoiced_normalized: int | None = attribute("money")
+    manually_invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    manually_invoiced_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    manually_invoiced_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     name: str | None = attribute("string")
     note: str | None = attribute("string")
+    """Deal notes or description (HTML content)."""
     note_interpolated: str | None = attribute("string")
     number: str | None = attribute("string")
     open_hours: Any = attribute("any")
-    pending_invoicing: int | None = attribute("money")
-    pending_invoicing_default: int | None = attribute("money")
-    pending_invoicing_normalized: int | None = attribute("money")
+    pending_invoicing: int | None = attribute("money", unit="cents")
+    """Revenue recognized but not yet invoiced in cents. Money in cents (integer subunits of the
+    currency). Read-only."""
+    pending_invoicing_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    pending_invoicing_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     position: int | None = attribute("integer")
     previous_probability: int | None = attribute("integer")
+    """Win probability before the most recent change (0-100 scale). Read-only."""
     probability: int | None = attribute("integer")
-    profit: int | None = attribute("money")
-    profit_default: int | None = attribute("money")
-    profit_margin: float | None = attribute("number")
-    profit_margin_default: float | None = attribute("number")
-    profit_margin_normalized: float | None = attribute("number")
-    profit_normalized: int | None = attribute("money")
-    projected_revenue: int | None = attribute("money")
-    projected_revenue_default: int | None = attribute("money")
-    projected_revenue_normalized: int | None = attribute("money")
+    """Estimated chance (0-100%) of winning this deal, used for revenue forecasting."""
+    profit: int | None = attribute("money", unit="cents")
+    """Deal profit in cents (revenue minus cost). Money in cents (integer subunits of the
+    currency). Read-only."""
+    profit_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    profit_margin: Decimal | None = attribute("decimal", unit="percentage")
+    """Profit as a percentage of revenue (0-100 scale, e.g. Read-only."""
+    profit_margin_default: Decimal | None = attribute("decimal", unit="percentage")
+    """A percentage (0-100)."""
+    profit_margin_normalized: Decimal | None = attribute("decimal", unit="percentage")
+    """A percentage (0-100)."""
+    profit_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    projected_revenue: int | None = attribute("money", unit="cents")
+    """Revenue weighted by deal probability in cents (revenue * probability/100). Money in cents
+    (integer subunits of the currency). Read-only."""
+    projected_revenue_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    projected_revenue_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     proposal_footer: str | None = attribute("string")
     proposal_footer_interpolated: str | None = attribute("string")
     proposal_note: str | None = attribute("string")
     proposal_note_interpolated: str | None = attribute("string")
     purchase_order_number: str | None = attribute("string")
+    """Client purchase order number reference for invoicing."""
     retainer_deal_value_type: str | None = attribute("string")
     retainer_interval: str | None = attribute("string")
     retainer_interval_count: int | None = attribute("integer")
-    revenue: int | None = attribute("money")
-    revenue_default: int | None = attribute("money")
+    revenue: int | None = attribute("money", unit="cents")
+    """Total deal revenue in cents, aggregated from services. Money in cents (integer subunits
+    of the currency). Read-only."""
+    revenue_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     revenue_distribution_method: str | None = attribute("string")
     revenue_distribution_type: str | None = attribute("string")
-    revenue_normalized: int | None = attribute("money")
+    revenue_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     rounding_interval_id: int | None = attribute("integer")
     rounding_method_id: int | None = attribute("integer")
     sales_closed_at: dt.datetime | None = attribute("datetime")
     sales_closed_on: dt.date | None = attribute("date")
+    """Date when the deal was closed from a sales perspective (won or lost)."""
     sales_status_id: int | None = attribute("integer")
     sales_status_updated_at: dt.datetime | None = attribute("datetime")
+    """When the deal last moved between pipeline stages. Read-only."""
     sample_data: bool | None = attribute("boolean")
     service_type_restricted_tracking: bool | None = attribute("boolean")
-    services_revenue: int | None = attribute("money")
-    services_revenue_default: int | None = attribute("money")
-    services_revenue_normalized: int | None = attribute("money")
+    services_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    services_revenue_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    services_revenue_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     subscriber_ids: list[Any] | None = attribute("array")
     suffix: str | None = attribute("string")
-    tag_list: list[Any] | None = attribute("array")
+    """Suffix indicating the period if the deal is auto-recurring (used for retainer deals)."""
+    tag_list: list[str] | None = attribute("array")
+    """Tags assigned to the deal for categorization."""
     time_approval: bool | None = attribute("boolean")
+    """Whether time entries on this budget require approval before they count."""
     time_to_close: int | None = attribute("integer")
     todo_count: int | None = attribute("integer")
     todo_due_date: dt.date | None = attribute("date")
-    tracking_type_id: int | None = attribute("integer")
+    tracking_type_id: BudgetTrackingType | None = attribute("integer", enum=BudgetTrackingType)
+    """Controls who can track time: all services, only assigned services, or only assigned
+    service types."""
     validate_expense_when_closing: bool | None = attribute("boolean")
     won_at: dt.datetime | None = attribute("datetime")
-    worked_time: int | None = attribute("integer")
-    approval_policy: Record | Ref | None = relationship("approval_policies")
+    worked_time: int | None = attribute("integer", unit="minutes")
+    """Total tracked time in minutes across all time entries. In minutes. Read-only."""
+    approval_policy: ApprovalPolicy | Ref | None = relationship("approval_policies")
     company: Company | Ref | None = relationship("companies")
+    """Client company the deal or budget is associated with"""
     contact: Person | Ref | None = relationship("people")
+    """Contact person at the client company for this deal"""
     contract: Contract | Ref | None = relationship("contracts")
+    """Contract the deal is associated with, if the deal is a retainer deal"""
     creator: Person | Ref | None = relationship("people")
-    custom_field_attachments: list[Record | Ref] | None = relationship("attachments", many=True)
+    """Person who created the deal"""
+    custom_field_attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
     custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
     deal_status: DealStatus | Ref | None = relationship("deal_statuses")
+    """Current stage of the deal in its pipeline"""
     designated_approver: Person | Ref | None = relationship("people")
     document_type: DocumentType | Ref | None = relationship("document_types")
-    lost_reason: Record | Ref | None = relationship("lost_reasons")
-    next_todo: Record | Ref | None = relationship("todos")
+    lost_reason: LostReason | Ref | None = relationship("lost_reasons")
+    """Reason why the deal was lost"""
+    next_todo: Todo | Ref | None = relationship("todos")
     organization: Organization | Ref | None = relationship("organizations")
     origin_deal: Deal | Ref | None = relationship("deals")
     pipeline: Pipeline | Ref | None = relationship("pipelines")
+    """Sales pipeline this deal belongs to"""
     project: Project | Ref | None = relationship("projects")
+    """Project associated with the deal or budget, if any"""
     proposal_document_type: DocumentType | Ref | None = relationship("document_types")
     responsible: Person | Ref | None = relationship("people")
     services: list[Service | Ref] | None = relationship("services", many=True)
     subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
     tax_rate: TaxRate | Ref | None = relationship("tax_rates")
+
+
+@model("deal_cost_rates")
+class DealCostRate(Record):
+    """JSON:API type ``deal_cost_rates`` (``/deal_cost_rates``)."""
+
+    currency: str | None = attribute("string")
+    deal_id: int | None = attribute("integer")
+    person_id: int | None = attribute("integer")
+    rate_cents: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
 
 
 @model("deal_funnel_reports")
@@ -398,253 +2112,974 @@ class DealFunnelReport(Record):
 class DealReport(Record):
     """JSON:API type ``deal_reports`` (``/reports/deal_reports``)."""
 
+    average_actual_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_rate: float | None = attribute("number")
+    average_retainer_interval_count: float | None = attribute("number")
+    budget_status: BudgetStatus | None = attribute("integer", enum=BudgetStatus)
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    deal_average_days_in_current_stage: float | None = attribute("number")
+    deal_average_days_since_created: float | None = attribute("number")
+    deal_average_days_since_last_activity: float | None = attribute("number")
+    deal_budget_warning: Any = attribute("any")
+    deal_client_access: bool | None = attribute("boolean")
+    deal_closed_at: dt.datetime | None = attribute("datetime")
+    deal_created_at: dt.datetime | None = attribute("datetime")
+    deal_custom_fields: Any = attribute("any")
+    deal_date: dt.date | None = attribute("date")
+    deal_end_date: dt.date | None = attribute("date")
+    deal_last_activity_at: dt.datetime | None = attribute("datetime")
+    deal_lost_date: dt.date | None = attribute("date")
+    deal_number: str | None = attribute("string")
+    deal_previous_probability: Any = attribute("any")
+    deal_probability: Any = attribute("any")
+    deal_purchase_order_number: str | None = attribute("string")
+    deal_retainer: Any = attribute("any")
+    deal_retainer_interval: Any = attribute("any")
+    deal_sales_closed_at: dt.datetime | None = attribute("datetime")
+    deal_sales_closed_on: dt.date | None = attribute("date")
+    deal_sales_status_updated_at: dt.datetime | None = attribute("datetime")
+    deal_suffix: Any = attribute("any")
+    deal_time_approval: bool | None = attribute("boolean")
+    deal_todo_due_date: dt.date | None = attribute("date")
+    deal_won_date: dt.date | None = attribute("date")
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    month: Any = attribute("any")
+    quarter: Any = attribute("any")
+    sales_closed_at: dt.datetime | None = attribute("datetime")
+    sales_closed_on: dt.date | None = attribute("date")
+    sales_status_id: int | None = attribute("integer")
+    stage_status_id: int | None = attribute("integer")
+    stage_updated_at: dt.datetime | None = attribute("datetime")
+    total_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_budget_from_services: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budget_total: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budgeted_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_remaining_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_estimated_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_expense: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_projected_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_services_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_work_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_worked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    tracking_type_id: int | None = attribute("integer")
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    company: Company | Ref | None = relationship("companies")
+    contact: Person | Ref | None = relationship("people")
+    creator: Person | Ref | None = relationship("people")
+    deal: Deal | Ref | None = relationship("deals")
+    deal_status: DealStatus | Ref | None = relationship("deal_statuses")
+    designated_approver: Person | Ref | None = relationship("people")
+    lost_reason: LostReason | Ref | None = relationship("lost_reasons")
+    pipeline: Pipeline | Ref | None = relationship("pipelines")
+    previous_deal_status: DealStatus | Ref | None = relationship("deal_statuses")
+    project: Project | Ref | None = relationship("projects")
+    responsible: Person | Ref | None = relationship("people")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
 
 @model("deal_statuses")
 class DealStatus(Record):
-    """JSON:API type ``deal_statuses`` (``/deal_statuses``)."""
+    """Deal Status (Pipeline Stage) represents a named stage within a Pipeline that deals
+    progress through. JSON:API type ``deal_statuses`` (``/deal_statuses``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
     booking_tracking_enabled: bool | None = attribute("boolean")
+    """Whether booking (resource planning) is enabled for deals in this stage."""
     color_id: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
     expense_tracking_enabled: bool | None = attribute("boolean")
+    """Whether expense tracking is enabled for deals in this stage."""
     lost_reason_enabled: bool | None = attribute("boolean")
+    """When enabled, a lost reason must be provided before a deal can be moved to this stage."""
     name: str | None = attribute("string")
     position: int | None = attribute("integer")
+    """Position in the pipeline which indicates the lifecycle phase of the deal."""
     probability: int | None = attribute("integer")
+    """Probability of the deal of being won in this stage."""
     probability_enabled: bool | None = attribute("boolean")
-    status_id: int | None = attribute("integer")
+    """Enables tracking of the probabiltiy of the deal of being won in this status."""
+    status_id: PipelineStageStatus | None = attribute("integer", enum=PipelineStageStatus)
+    """Whether deals in this pipeline stage are considered open (in progress), won (closed
+    successfully), lost (closed unsuccessfully), or delivered (work completed)."""
     time_tracking_enabled: bool | None = attribute("boolean")
+    """Whether time tracking is enabled for deals in this stage."""
+    used: bool | None = attribute("boolean")
+    """Whether this status is currently used by any deals. Read-only."""
     organization: Organization | Ref | None = relationship("organizations")
     pipeline: Pipeline | Ref | None = relationship("pipelines")
 
 
+@model("deleted_items")
+class DeletedItem(Record):
+    """A record of a soft-deleted resource in the recycle bin. JSON:API type ``deleted_items``
+    (``/deleted_items``)."""
+
+    created_at: dt.datetime | None = attribute("datetime")
+    """When the item was deleted. Read-only."""
+    item_id: str | None = attribute("string")
+    """ID of the original deleted resource. Read-only."""
+    item_type: str | None = attribute("string")
+    """Type of the deleted resource (e.g., service, task, project, deal, invoice)."""
+    location: str | None = attribute("string")
+    """Where the item was located (e.g., deal/budget name for services). Read-only."""
+    name: str | None = attribute("string")
+    """Name of the deleted resource. Read-only."""
+    recovered_at: dt.datetime | None = attribute("datetime")
+    """When the item was restored (null if not yet restored). Read-only."""
+    deleter: Person | Ref | None = relationship("people")
+    """Person who deleted the item"""
+
+
+@model("discussions")
+class Discussion(Record):
+    """Discussion is a threaded conversation attached to a doc page. JSON:API type
+    ``discussions`` (``/discussions``)."""
+
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    excerpt: str | None = attribute("string")
+    """Preview excerpt of the discussion content. Read-only."""
+    resolved_at: dt.datetime | None = attribute("datetime")
+    """When the discussion was resolved. Read-only."""
+    subscriber_ids: list[str] | None = attribute("array")
+    """IDs of people subscribed to this discussion. Read-only."""
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    page: Page | Ref | None = relationship("pages")
+    """Doc page this discussion belongs to"""
+
+
+@model("document_styles")
+class DocumentStyle(Record):
+    """JSON:API type ``document_styles`` (``/document_styles``)."""
+
+    attachment_ids: list[Any] | None = attribute("array")
+    name: str | None = attribute("string")
+    styles: dict[str, Any] | None = attribute("object")
+
+
 @model("document_types")
 class DocumentType(Record):
-    """JSON:API type ``document_types`` (``/document_types``)."""
+    """Document Type defines the template and settings for generating PDF documents. JSON:API
+    type ``document_types`` (``/document_types``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
     attachment_ids: list[Any] | None = attribute("array")
-    document_template_id: int | None = attribute("integer")
+    document_template_id: DocumentTemplate | None = attribute("integer", enum=DocumentTemplate)
     dual_currency: bool | None = attribute("boolean")
     email_data: dict[str, Any] | None = attribute("object")
     email_subject: str | None = attribute("string")
     email_template: str | None = attribute("string")
-    exportable_type_id: int | None = attribute("integer")
+    exportable_type_id: ExportableType | None = attribute("integer", enum=ExportableType)
     exporter_options: dict[str, Any] | None = attribute("object")
     filename_schema: str | None = attribute("string")
     footer: str | None = attribute("string")
     locale: str | None = attribute("string")
+    """Language/locale setting for the document type."""
     name: str | None = attribute("string")
     note: str | None = attribute("string")
+    status: ArchivableStatus | None = attribute("integer", enum=ArchivableStatus)
+    """Whether the document type is active or archived."""
     tax1_name: str | None = attribute("string")
     tax1_value: float | None = attribute("number")
     tax2_name: str | None = attribute("string")
     tax2_value: float | None = attribute("number")
     template_options: dict[str, Any] | None = attribute("object")
-    document_style: Record | Ref | None = relationship("document_styles")
+    attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
+    document_style: DocumentStyle | Ref | None = relationship("document_styles")
     organization: Organization | Ref | None = relationship("organizations")
     subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
+
+@model("einvoice_configurations")
+class EInvoiceConfiguration(Record):
+    """EInvoiceConfiguration holds e-invoicing settings for a subsidiary. JSON:API type
+    ``einvoice_configurations`` (no endpoint of its own; included in others)."""
+
+    face_enabled: bool | None = attribute("boolean")
+    """Whether Croatian FACE e-invoicing is enabled."""
+    include_pdf_attachment: bool | None = attribute("boolean")
+    """Whether to include a PDF attachment when sending e-invoices."""
+    kpd_code_mapping: dict[str, Any] | None = attribute("object")
+    """Maps service type IDs to KPD code IDs for automatic KPD code assignment on line items
+    (e.g."""
+    ksef_enabled: bool | None = attribute("boolean")
+    """Whether Polish KSeF e-invoicing is enabled."""
+    mer_enabled: bool | None = attribute("boolean")
+    """Whether MER e-invoicing is enabled."""
+    xrechnung_enabled: bool | None = attribute("boolean")
+    """Whether German XRechnung e-invoicing is enabled."""
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+    """The subsidiary this e-invoice configuration belongs to"""
+
+
+@model("einvoice_identities")
+class EinvoiceIdentity(Record):
+    """JSON:API type ``einvoice_identities`` (``/einvoice_identities``)."""
+
+    buyer_reference: str | None = attribute("string")
+    company_id: int | None = attribute("integer")
+    dir3_fiscal_code: str | None = attribute("string")
+    dir3_pagador_code: str | None = attribute("string")
+    dir3_receptor_code: str | None = attribute("string")
+    dire_code: str | None = attribute("string")
+    is_government_entity: bool | None = attribute("boolean")
+    peppol_id: str | None = attribute("string")
+    subsidiary_id: int | None = attribute("integer")
+
+
+@model("emails")
+class Email(Record):
+    """Email is a record synced from external email providers (Gmail, Outlook) or received via
+    BCC forwarding. JSON:API type ``emails`` (``/emails``)."""
+
+    auto_linked: bool | None = attribute("boolean")
+    """Whether the email was automatically linked to a deal. Read-only."""
+    body: str | None = attribute("string")
+    """Email body content (plain text). Read-only."""
+    body_html: str | None = attribute("string")
+    """Email body content (HTML). Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    delivered_at: dt.datetime | None = attribute("datetime")
+    """When the email was delivered. Read-only."""
+    dismissed_at: dt.datetime | None = attribute("datetime")
+    """When the email was dismissed. Read-only."""
+    from_: str | None = attribute("string", name="from")
+    """Sender email address. Read-only."""
+    outgoing: bool | None = attribute("boolean")
+    """Whether this is an outgoing (sent) email. Read-only."""
+    received_at: dt.datetime | None = attribute("datetime")
+    """When the email was received. Read-only."""
+    snippet: str | None = attribute("string")
+    """Short preview snippet of the email body. Read-only."""
+    subject: str | None = attribute("string")
+    """Email subject line. Read-only."""
+    unread: bool | None = attribute("boolean")
+    """Whether the email is unread. Read-only."""
+    attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
+    creator: Person | Ref | None = relationship("people")
+    """Person who synced this email"""
+    deal: Deal | Ref | None = relationship("deals")
+    """Deal this email is linked to"""
+    invoice: Invoice | Ref | None = relationship("invoices")
+    """Invoice this email is linked to"""
+    thread: Email | Ref | None = relationship("emails")
+    """Parent email thread"""
+
+
+@model("email_threads")
+class EmailThread(Record):
+    """A conversation thread from a connected Gmail or Outlook inbox. JSON:API type
+    ``email_threads`` (no endpoint of its own; included in others)."""
+
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    external_id: str | None = attribute("string")
+    """External provider thread ID (Gmail thread ID or Outlook conversation ID). Read-only."""
+    has_attachments: bool | None = attribute("boolean")
+    """Whether any email in the thread has attachments. Read-only."""
+    linked_id: str | None = attribute("string")
+    """ID of linked Productive resource. Read-only."""
+    linked_type: str | None = attribute("string")
+    """Type of linked Productive resource (e.g. Read-only."""
+    participants: list[dict[str, Any]] | None = attribute("array")
+    """Thread participants — array of {type: "To"|"From"|"Cc"|"Bcc", name: string, address:
+    string}. Read-only."""
+    received_at: dt.datetime | None = attribute("datetime")
+    """When the last email in the thread was received. Read-only."""
+    subject: str | None = attribute("string")
+    """Email thread subject line. Read-only."""
+    unread: bool | None = attribute("boolean")
+    """Whether the thread has unread emails. Read-only."""
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    emails: list[Email | Ref] | None = relationship("emails", many=True)
+    """Individual emails in this thread"""
+    integration: Integration | Ref | None = relationship("integrations")
+    """The email integration this thread belongs to"""
+
+
+@model("entitlements")
+class Entitlement(Record):
+    """Entitlement represents a time-off allocation for a person on a specific absence category
+    (event) for a defined period. JSON:API type ``entitlements`` (``/entitlements``)."""
+
+    allocated: float | None = attribute("number")
+    """Total allocated days or hours for this entitlement."""
+    end_date: dt.date | None = attribute("date")
+    """End date of the entitlement period."""
+    note: str | None = attribute("string")
+    """Optional note or description for this entitlement."""
+    pending: float | None = attribute("number")
+    """Days or hours pending approval (auto-calculated). Read-only."""
+    start_date: dt.date | None = attribute("date")
+    """Start date of the entitlement period."""
+    used: float | None = attribute("number")
+    """Days or hours already used through approved bookings (auto-calculated). Read-only."""
+    event: AbsenceCategory | Ref | None = relationship("events")
+    """Absence category (e.g., Vacation, Sick Leave)"""
+    person: Person | Ref | None = relationship("people")
+    """Person this entitlement is allocated to"""
 
 
 @model("entitlement_reports")
 class EntitlementReport(Record):
     """JSON:API type ``entitlement_reports`` (``/reports/entitlement_reports``)."""
 
+    absence_type: AbsenceType | None = attribute("string", enum=AbsenceType)
+    count: int | None = attribute("integer")
+    end_date: dt.date | None = attribute("date")
+    entitlement_end_date: dt.date | None = attribute("date")
+    entitlement_start_date: dt.date | None = attribute("date")
+    people_custom_fields: Any = attribute("any")
+    start_date: dt.date | None = attribute("date")
+    total_allocated: float | None = attribute("number", unit="days")
+    """In days."""
+    total_allocated_minutes: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_available: float | None = attribute("number", unit="days")
+    """In days."""
+    total_available_minutes: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_pending: float | None = attribute("number", unit="days")
+    """In days."""
+    total_pending_minutes: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_used: float | None = attribute("number", unit="days")
+    """In days."""
+    total_used_minutes: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    entitlement: Entitlement | Ref | None = relationship("entitlements")
+    event: AbsenceCategory | Ref | None = relationship("events")
+    person: Person | Ref | None = relationship("people")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
+
+@model("exchange_rates")
+class ExchangeRate(Record):
+    """JSON:API type ``exchange_rates`` (``/exchange_rates``)."""
+
 
 @model("expenses")
 class Expense(Record):
-    """JSON:API type ``expenses`` (``/expenses``)."""
+    """Expense is a non-labor cost logged against a Service in a Deal or Budget (e.g. JSON:API
+    type ``expenses`` (``/expenses``)."""
 
-    amount: int | None = attribute("money")
-    amount_default: int | None = attribute("money")
-    amount_normalized: int | None = attribute("money")
-    amount_with_tax: int | None = attribute("money")
-    amount_with_tax_default: int | None = attribute("money")
-    amount_with_tax_normalized: int | None = attribute("money")
+    amount: int | None = attribute("money", unit="cents")
+    """Total expense cost in cents. Money in cents (integer subunits of the currency)."""
+    amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_with_tax: int | None = attribute("money", unit="cents")
+    """Expense amount including tax in cents. Money in cents (integer subunits of the currency).
+    Read-only."""
+    amount_with_tax_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_with_tax_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     approved: bool | None = attribute("boolean")
+    """Is the expense approved by the responsible person?."""
     approved_at: dt.datetime | None = attribute("datetime")
-    billable_amount: int | None = attribute("money")
-    billable_amount_default: int | None = attribute("money")
-    billable_amount_normalized: int | None = attribute("money")
+    """Date when the expense was approved."""
+    billable_amount: int | None = attribute("money", unit="cents")
+    """Amount of the expense that is billable to the client. Money in cents (integer subunits of
+    the currency)."""
+    billable_amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    billable_amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     created_at: dt.datetime | None = attribute("datetime")
+    """When the expense was created. Read-only."""
     currency: str | None = attribute("string")
     currency_default: str | None = attribute("string")
     currency_normalized: str | None = attribute("string")
     custom_fields: dict[str, Any] | None = attribute("object")
     date: dt.date | None = attribute("date")
+    """Date when the expense occurred."""
     draft: bool | None = attribute("boolean")
-    markup: float | None = attribute("number")
+    """Is the expense a draft?."""
+    exchange_rate: Decimal | None = attribute("decimal")
+    """Exchange rate to organization default currency. Read-only."""
+    expense_line_items: dict[str, Any] | None = attribute("object")
+    """Write-only."""
+    invoiced: bool | None = attribute("boolean")
+    """Is the expense invoiced to the client?."""
+    markup: float | None = attribute("number", unit="percentage")
+    """Markup percentage applied to calculate the billable amount from the cost amount."""
     name: str | None = attribute("string")
     paid_on: dt.date | None = attribute("date")
+    """Date when the expense was paid."""
     pay_on: dt.date | None = attribute("date")
+    """Date when the expense payment is due."""
     position: int | None = attribute("integer")
+    """Position of the expense in the deal."""
+    profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency). Read-only."""
     quantity: Decimal | None = attribute("decimal")
+    """Quantity of the expense (not needed when using expense_line_items)."""
+    quantity_received: float | None = attribute("number")
+    recognized_revenue: int | None = attribute("money", unit="cents")
+    """Revenue recognized for this expense in cents. Money in cents (integer subunits of the
+    currency). Read-only."""
     reimbursable: bool | None = attribute("boolean")
+    """Is the expense reimbursable to the employee?."""
     reimbursed_on: dt.date | None = attribute("date")
+    """Date when the expense was reimbursed."""
     rejected: bool | None = attribute("boolean")
+    """Is the expense rejected by the responsible person?."""
     rejected_at: dt.datetime | None = attribute("datetime")
+    """Date when the expense was rejected."""
     rejected_reason: str | None = attribute("string")
-    tax_inclusion: Any = attribute("any")
+    """Reason for rejecting the expense."""
+    tax_inclusion: bool | None = attribute("boolean")
+    """Whether the expense amount includes tax."""
+    total_amount: int | None = attribute("money", unit="cents")
+    """Total amount of the expense. Money in cents (integer subunits of the currency).
+    Read-only."""
+    total_amount_with_tax: int | None = attribute("money", unit="cents")
+    """Total amount including tax in cents (quantity * amount_with_tax). Money in cents (integer
+    subunits of the currency). Read-only."""
     approver: Person | Ref | None = relationship("people")
-    attachment: Record | Ref | None = relationship("attachments")
+    """Person who approved the expense"""
+    attachment: Attachment | Ref | None = relationship("attachments")
     creator: Person | Ref | None = relationship("people")
-    custom_field_attachments: list[Record | Ref] | None = relationship("attachments", many=True)
+    """Person who created the expense"""
+    custom_field_attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
     custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
+    deal: Deal | Ref | None = relationship("deals")
+    invoice_attribution: InvoiceAttribution | Ref | None = relationship("invoice_attributions")
+    """Invoice this expense is attributed to"""
     organization: Organization | Ref | None = relationship("organizations")
     person: Person | Ref | None = relationship("people")
-    purchase_order: Record | Ref | None = relationship("purchase_orders")
+    """Person that made the expense"""
+    purchase_order: PurchaseOrder | Ref | None = relationship("purchase_orders")
+    """Purchase order this expense is linked to"""
+    rejecter: Person | Ref | None = relationship("people")
+    """Person who rejected the expense"""
     service: Service | Ref | None = relationship("services")
+    """Service the expense is tracked on"""
+    service_type: ServiceType | Ref | None = relationship("service_types")
     tax_rate: TaxRate | Ref | None = relationship("tax_rates")
     vendor: Company | Ref | None = relationship("companies")
+    """Vendor company the expense is for"""
+
+
+@model("expense_line_items")
+class ExpenseLineItem(Record):
+    """A line item on an expense, with a name, quantity, and unit price. JSON:API type
+    ``expense_line_items`` (no endpoint of its own; included in others)."""
+
+    name: str | None = attribute("string")
+    """Description of the line item."""
+    position: int | None = attribute("integer")
+    """Display order within the expense."""
+    quantity: Decimal | None = attribute("decimal")
+    """Number of units."""
+    unit_price: dict[str, Any] | None = attribute("object")
+    """Unit price as a money object, e.g. Read-only."""
+    expense: Expense | Ref | None = relationship("expenses")
+    """The expense this line item belongs to"""
+    tax_rate: TaxRate | Ref | None = relationship("tax_rates")
+    """Tax rate applied to this line item"""
 
 
 @model("expense_reports")
 class ExpenseReport(Record):
     """JSON:API type ``expense_reports`` (``/reports/expense_reports``)."""
 
+    approved_at: dt.datetime | None = attribute("datetime")
+    average_profit_margin: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    expense_created_at: dt.datetime | None = attribute("datetime")
+    expense_date: dt.date | None = attribute("date")
+    expense_name: str | None = attribute("string")
+    expense_paid_on: dt.date | None = attribute("date")
+    expense_pay_on: dt.date | None = attribute("date")
+    expense_reimbursed_on: dt.date | None = attribute("date")
+    invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    invoicing_status: Any = attribute("any")
+    month: Any = attribute("any")
+    name: str | None = attribute("string")
+    paid_on: dt.date | None = attribute("date")
+    pay_on: dt.date | None = attribute("date")
+    project_id: int | None = attribute("integer")
+    quantity: Any = attribute("any")
+    quarter: Any = attribute("any")
+    quote_type: Any = attribute("any")
+    reimbursed_on: dt.date | None = attribute("date")
+    reimbursement: Any = attribute("any")
+    section_name: str | None = attribute("string")
+    stage_type: StageType | None = attribute("integer", enum=StageType)
+    status: Any = attribute("any")
+    tax_rate_id: int | None = attribute("integer")
+    total_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_with_tax: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_billable_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_tax_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    approval_status: ApprovalStatus | Ref | None = relationship("approval_statuses")
+    approver: Person | Ref | None = relationship("people")
+    company: Company | Ref | None = relationship("companies")
+    creator: Person | Ref | None = relationship("people")
+    deal: Deal | Ref | None = relationship("deals")
+    designated_approver: Person | Ref | None = relationship("people")
+    expense: Expense | Ref | None = relationship("expenses")
+    person: Person | Ref | None = relationship("people")
+    project: Project | Ref | None = relationship("projects")
+    purchase_order: PurchaseOrder | Ref | None = relationship("purchase_orders")
+    responsible: Person | Ref | None = relationship("people")
+    service: Service | Ref | None = relationship("services")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+    vendor: Company | Ref | None = relationship("companies")
+
 
 @model("financial_item_reports")
 class FinancialItemReport(Record):
     """JSON:API type ``financial_item_reports`` (``/reports/financial_item_reports``)."""
 
+    average_blended_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_margin: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_recognized_margin: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    billing_type: BillingType | None = attribute("integer", enum=BillingType)
+    company_billing_name: str | None = attribute("string")
+    count: int | None = attribute("integer")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    financial_item_date: dt.date | None = attribute("date")
+    financial_item_description: Any = attribute("any")
+    financial_item_type: Any = attribute("any")
+    future: Any = attribute("any")
+    project_type_id: ProjectType | None = attribute("integer", enum=ProjectType)
+    stage_status: Any = attribute("any")
+    stage_type: StageType | None = attribute("integer", enum=StageType)
+    total_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_budget_total: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budgeted_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_credited: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_draft_invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_expense_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_overhead_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_projected_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_scheduled_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_scheduled_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_scheduled_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_time_entry_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_worked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    approval_status: ApprovalStatus | Ref | None = relationship("approval_statuses")
+    budget: Deal | Ref | None = relationship("deals")
+    company: Company | Ref | None = relationship("companies")
+    deal_status: DealStatus | Ref | None = relationship("deal_statuses")
+    origin_deal: Deal | Ref | None = relationship("deals")
+    person: Person | Ref | None = relationship("people")
+    project: Project | Ref | None = relationship("projects")
+    responsible: Person | Ref | None = relationship("people")
+    section: Section | Ref | None = relationship("sections")
+    service: Service | Ref | None = relationship("services")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
+
+@model("folders")
+class Folder(Record):
+    """Folder (also called Board) is a container for grouping Task Lists within a Project.
+    JSON:API type ``folders`` (``/folders``)."""
+
+    hidden: bool | None = attribute("boolean")
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    project: Project | Ref | None = relationship("projects")
+
+
+@model("holidays")
+class Holiday(Record):
+    """Holiday is a specific non-working day within a Holiday Calendar (e.g. JSON:API type
+    ``holidays`` (``/holidays``)."""
+
+    date: dt.date | None = attribute("date")
+    name: str | None = attribute("string")
+    creator: Person | Ref | None = relationship("people")
+    holiday_calendar: HolidayCalendar | Ref | None = relationship("holiday_calendars")
+
+
+@model("holiday_calendars")
+class HolidayCalendar(Record):
+    """Holiday Calendar defines a set of public/bank holidays for a specific country or region.
+    JSON:API type ``holiday_calendars`` (``/holiday_calendars``)."""
+
+    autogenerate_holidays: bool | None = attribute("boolean")
+    country: str | None = attribute("string")
+    name: str | None = attribute("string")
+    state: str | None = attribute("string")
+
 
 @model("integrations")
 class Integration(Record):
-    """JSON:API type ``integrations`` (``/integrations``)."""
+    """External service connected to the organization. JSON:API type ``integrations``
+    (``/integrations``)."""
 
     account_code: str | None = attribute("string")
+    """Default account code used when exporting financial data to the integrated system."""
     account_code_mapping: dict[str, Any] | None = attribute("object")
+    """A mapping of Productive service types to accounting account codes used when exporting
+    invoices to the integration."""
     all_folders: bool | None = attribute("boolean")
+    """When true, the integration syncs all folders rather than a selected subset."""
     bamboo_custom_field_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of BambooHR custom fields to Productive person attributes."""
     bamboo_default_subsidiary_id: int | None = attribute("integer")
+    """Default subsidiary ID to assign to people imported from BambooHR."""
     bamboo_enable_cost_rates: bool | None = attribute("boolean")
+    """Whether to import cost rates from BambooHR."""
     bamboo_enable_time_offs: bool | None = attribute("boolean")
+    """Whether to sync time-off records from BambooHR."""
     bamboo_enable_user_provisioning: Any = attribute("any")
+    """The bamboo enable user provisioning."""
     bamboo_workplace_field: Any = attribute("any")
+    """The BambooHR custom field used to determine the workplace or office of each employee."""
     bamboo_workplace_mapping: dict[str, Any] | None = attribute("object")
+    """A mapping of BambooHR workplace field values to Productive subsidiaries."""
     calendar_write_options: dict[str, Any] | None = attribute("object")
+    """Additional write options for calendar event sync."""
     calendar_write_status: Any = attribute("any")
-    calendars: list[Any] | None = attribute("array")
+    calendars: dict[str, Any] | None = attribute("object")
+    """List of calendars available from this integration. Read-only."""
     client_id: int | None = attribute("integer")
+    """The OAuth client ID used to authenticate this integration with the external service."""
     connected_at: dt.datetime | None = attribute("datetime")
+    """When the integration was connected. Read-only."""
     created_at: dt.datetime | None = attribute("datetime")
+    """Timestamp when the integration was created."""
     customer_memo_cf_id: int | None = attribute("integer")
+    """The customer memo cf id."""
     deactivated_at: dt.datetime | None = attribute("datetime")
+    """When the integration was deactivated (null = active). Read-only."""
     default_item: Any = attribute("any")
+    """The default account code used when no specific item mapping matches during invoice
+    export."""
     default_product: Any = attribute("any")
+    """The default product used when no specific item mapping matches during invoice export."""
     economic_export_subject: Any = attribute("any")
+    """Subject line template for invoices exported to e-conomic."""
     economic_product_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Productive products to e-conomic products."""
     exact_country: Any = attribute("any")
+    """Country code for the Exact Online entity."""
     exact_default_journal: Any = attribute("any")
+    """Default journal code used for Exact Online exports."""
     exact_default_ledger: Any = attribute("any")
+    """Default ledger account code for Exact Online exports."""
     exact_division: Any = attribute("any")
+    """Exact division ID (deprecated, use exact_division_id)."""
     exact_division_id: int | None = attribute("integer")
+    """Exact division ID this integration is connected to."""
     exact_divisions: list[Any] | None = attribute("array")
+    """List of available Exact divisions for the authenticated user."""
     exact_ledger_manually: bool | None = attribute("boolean")
+    """Whether to assign ledger codes manually rather than via automatic mapping."""
     exact_ledger_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Productive accounts to Exact ledger codes."""
     expense_account_code_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of expense categories to account codes in the accounting integration."""
     export_attachment: bool | None = attribute("boolean")
+    """Whether to attach PDF files when exporting invoices."""
     export_expense_attachment: bool | None = attribute("boolean")
+    """Whether to attach PDF files when exporting expense receipts."""
     export_number: bool | None = attribute("boolean")
+    """Whether to export sequential invoice numbers to the integrated accounting system."""
     export_purchase_order_number: bool | None = attribute("boolean")
+    """Whether to export purchase order numbers to Xero."""
     folders: list[Any] | None = attribute("array")
+    """List of Productive folders synced with the integrated storage or project tool."""
     force_sso_login: bool | None = attribute("boolean")
+    """Whether SSO login is enforced for all users in the organization."""
     fortnox_account_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Productive account types to Fortnox account codes."""
     fortnox_article_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Productive services to Fortnox article numbers."""
     fortnox_default_account: Any = attribute("any")
+    """Default account code used when exporting invoices to Fortnox."""
     fortnox_default_article: Any = attribute("any")
+    """Default article number used in Fortnox invoice lines."""
     google_events_write_scope: Any = attribute("any")
+    """OAuth scope for writing events to Google Calendar."""
     hubspot_default_company_id: int | None = attribute("integer")
+    """The hubspot default company id."""
     hubspot_default_deal_owner_id: int | None = attribute("integer")
+    """The hubspot default deal owner id."""
     hubspot_default_subsidiary_id: int | None = attribute("integer")
+    """Default subsidiary ID to assign to deals imported from HubSpot."""
     hubspot_default_template_id: int | None = attribute("integer")
+    """Default project template ID to use when creating projects from HubSpot deals."""
     hubspot_pipelines: list[Any] | None = attribute("array")
+    """List of HubSpot pipeline IDs to sync with Productive."""
     hubspot_stages_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of HubSpot pipeline stages to Productive deal statuses."""
     hubspot_sync_deals: bool | None = attribute("boolean")
+    """Whether to sync HubSpot deals to Productive."""
     import_attachment: bool | None = attribute("boolean")
+    """When true, invoice PDF attachments are imported from the integration."""
     import_number: bool | None = attribute("boolean")
-    integration_type_id: int | None = attribute("integer")
+    """When true, invoice numbers from the external integration are imported into Productive."""
+    integration_type_id: IntegrationType | None = attribute("integer", enum=IntegrationType)
+    """Type of integration (calendar or email). Read-only."""
     item_mapping: dict[str, Any] | None = attribute("object")
+    """A mapping of Productive service types to integration item codes used when exporting
+    invoices."""
     jira_organization: str | None = attribute("string")
+    """Jira organization name or key this integration is connected to."""
     jira_project: str | None = attribute("string")
+    """Jira project key this integration syncs tasks with."""
     last_synced_at: dt.datetime | None = attribute("datetime")
+    """When the integration last synced data. Read-only."""
     name: str | None = attribute("string")
+    """Integration name. Read-only."""
     netsuite_attach_timesheet: bool | None = attribute("boolean")
+    """When true, the integration attaches a timesheet PDF to NetSuite invoices on export."""
     netsuite_credit_note_form_id: int | None = attribute("integer")
+    """The NetSuite form ID to use when creating credit notes during sync."""
     netsuite_customer_field_mapping: dict[str, Any] | None = attribute("object")
+    """The netsuite customer field mapping."""
     netsuite_customer_fixed_value_mapping: dict[str, Any] | None = attribute("object")
+    """Fixed value mappings applied to NetSuite customer records during sync, overriding
+    field-level mappings."""
     netsuite_customer_form_id: int | None = attribute("integer")
+    """The netsuite customer form id."""
     netsuite_default_item: Any = attribute("any")
+    """The default NetSuite item used when no specific item mapping matches during invoice
+    export."""
     netsuite_default_subsidiary_id: int | None = attribute("integer")
+    """The netsuite default subsidiary id."""
     netsuite_invoice_field_mapping: dict[str, Any] | None = attribute("object")
+    """The netsuite invoice field mapping."""
     netsuite_invoice_fixed_value_mapping: dict[str, Any] | None = attribute("object")
+    """Fixed value mappings applied to NetSuite invoices during sync, overriding field-level
+    mappings."""
     netsuite_invoice_form_id: int | None = attribute("integer")
+    """The netsuite invoice form id."""
     netsuite_invoice_pdf_source: Any = attribute("any")
+    """The source used to generate the invoice PDF in NetSuite (e.g., NetSuite-generated or
+    Productive-generated)."""
     netsuite_item_mapping: dict[str, Any] | None = attribute("object")
+    """A mapping of Productive service types to NetSuite item IDs used when exporting invoices.
+    """
     netsuite_line_item_field_mapping: dict[str, Any] | None = attribute("object")
+    """The netsuite line item field mapping."""
     netsuite_line_item_fixed_value_mapping: dict[str, Any] | None = attribute("object")
+    """Fixed value mappings applied to NetSuite line items during sync, overriding field-level
+    mappings."""
     netsuite_project_field_mapping: dict[str, Any] | None = attribute("object")
+    """The netsuite project field mapping."""
     netsuite_project_form_id: int | None = attribute("integer")
+    """The netsuite project form id."""
     netsuite_relationship_mapping: dict[str, Any] | None = attribute("object")
+    """A mapping of Productive company relationships to NetSuite record types or fields."""
     netsuite_sales_order_field_mapping: dict[str, Any] | None = attribute("object")
+    """The netsuite sales order field mapping."""
     netsuite_sales_order_form_id: int | None = attribute("integer")
+    """The netsuite sales order form id."""
     options: str | None = attribute("string")
+    """Raw options hash containing integration-specific configuration settings."""
     payments_import: bool | None = attribute("boolean")
+    """When true, payments are imported from the integration into Productive."""
     purchase_order_account_code_mapping: dict[str, Any] | None = attribute("object")
+    """The purchase order account code mapping."""
     quickbooks_default_expense_account_code: Any = attribute("any")
+    """The quickbooks default expense account code."""
     quickbooks_default_expense_bank_account_code: Any = attribute("any")
+    """The quickbooks default expense bank account code."""
     quickbooks_default_expense_payment_type: Any = attribute("any")
+    """The quickbooks default expense payment type."""
     quickbooks_memo: Any = attribute("any")
+    """The QuickBooks memo field value added to exported invoices."""
     realm_id: str | None = attribute("string")
+    """Account identifier — for email integrations this is the email address of the connected
+    account. Read-only."""
     redirect_uri: Any = attribute("any")
+    """The OAuth redirect URI used during the authorization flow for this integration."""
     request_token: str | None = attribute("string")
+    """OAuth request token used during the authorization flow (non-SSO integrations)."""
     request_uri: str | None = attribute("string")
+    """OAuth callback URI used during the authorization flow (non-SSO integrations)."""
     requested_at: dt.datetime | None = attribute("datetime")
+    """Timestamp when OAuth authorization was requested."""
     sage_business_name: Any = attribute("any")
+    """Legal business name registered in Sage."""
     sage_country: Any = attribute("any")
+    """Country code of the Sage organization."""
     sage_default_ledger: Any = attribute("any")
+    """Default ledger account code for Sage 50/Business Cloud exports."""
     sage_intacct_account_code: Any = attribute("any")
+    """Default revenue account code for Sage Intacct exports."""
     sage_intacct_account_code_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Productive account types to Sage Intacct account codes."""
     sage_intacct_entities: list[Any] | None = attribute("array")
+    """List of Sage Intacct entities (subsidiaries) available for this integration."""
     sage_intacct_export_project: bool | None = attribute("boolean")
+    """Whether to export project records to Sage Intacct."""
     sage_intacct_project_category: Any = attribute("any")
+    """Project category used for Sage Intacct time entry exports."""
     sage_ledger_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Productive account types to Sage ledger codes."""
     salesforce_default_service_type_id: int | None = attribute("integer")
+    """The ID of the default service type used when creating Productive services from Salesforce
+    opportunities."""
     salesforce_default_subsidiary_id: int | None = attribute("integer")
+    """The default NetSuite subsidiary ID to use when syncing records via this Salesforce
+    integration."""
     salesforce_product_family_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Salesforce product families to Productive service types."""
     salesforce_project_template_id: int | None = attribute("integer")
+    """The ID of the Productive project template to use when creating projects from Salesforce
+    opportunities."""
     salesforce_stage_id: int | None = attribute("integer")
+    """The Salesforce stage ID used to identify deals when syncing opportunities."""
     salesforce_subsidiary_field: Any = attribute("any")
+    """The Salesforce field used to determine the subsidiary for synced records."""
     salesforce_subsidiary_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Salesforce subsidiary values to Productive subsidiaries."""
     slack_options: dict[str, Any] | None = attribute("object")
+    """Configuration options for the Slack integration, including notification settings, status
+    sync, and event subscriptions."""
     sso_metadata: Any = attribute("any")
+    """Raw SAML metadata XML from the identity provider."""
     sso_metadata_url: Any = attribute("any")
+    """URL to the identity provider SAML metadata document."""
     sso_target_url: Any = attribute("any")
+    """SSO target URL for SAML-initiated login."""
     sso_url: Any = attribute("any")
+    """SSO login URL provided by the identity provider."""
     tax_rate_mapping: dict[str, Any] | None = attribute("object")
+    """Mapping of Productive tax rates to tax codes in the integrated accounting system."""
     twinfield_cost_center_mapping: dict[str, Any] | None = attribute("object")
+    """The twinfield cost center mapping."""
     twinfield_default_cost_center: Any = attribute("any")
+    """The twinfield default cost center."""
     twinfield_default_ledger: Any = attribute("any")
+    """The default Twinfield ledger account used when no specific ledger mapping matches during
+    export."""
     twinfield_default_project: Any = attribute("any")
+    """The default Twinfield project used when no specific project mapping matches during
+    export."""
     twinfield_invoice_destiny: Any = attribute("any")
+    """The Twinfield invoice destiny code that determines where exported invoices are posted in
+    Twinfield."""
     twinfield_ledger_mapping: dict[str, Any] | None = attribute("object")
+    """A mapping of Productive service types to Twinfield ledger account codes used when
+    exporting invoices."""
     twinfield_offices: Any = attribute("any")
+    """The list of Twinfield offices (companies) available under this integration."""
     twinfield_project_mapping: dict[str, Any] | None = attribute("object")
+    """A mapping of Productive projects to Twinfield project codes used when exporting invoices.
+    """
     update_invoice_sent_status: Any = attribute("any")
+    """The update invoice sent status."""
     use_companies_export: bool | None = attribute("boolean")
+    """Whether to export company records to the integrated accounting system."""
     use_expense_sync: bool | None = attribute("boolean")
+    """Whether to sync expense records to the connected invoicing system."""
     use_expenses_in_xero: bool | None = attribute("boolean")
+    """Whether to sync expense records to Xero."""
     use_invoices_export: bool | None = attribute("boolean")
+    """Whether to export invoices to Xero."""
     use_purchase_orders_export: bool | None = attribute("boolean")
+    """Whether to export purchase orders to Xero."""
     xero_default_expense_account_code: Any = attribute("any")
+    """Default account code for expenses exported to Xero."""
     xero_default_purchase_order_account_code: Any = attribute("any")
+    """Default account code for purchase orders exported to Xero."""
     xero_expense_status_id: int | None = attribute("integer")
+    """The xero expense status id."""
     xero_internal_note_cf_id: int | None = attribute("integer")
+    """The xero internal note cf id."""
     xero_invoice_status_id: int | None = attribute("integer")
+    """The xero invoice status id."""
     xero_organization_id: int | None = attribute("integer")
+    """Xero organization ID (tenant ID) this integration is connected to."""
     xero_organizations: list[Any] | None = attribute("array")
+    """List of available Xero organizations for the authenticated user."""
     xero_purchase_order_status_id: int | None = attribute("integer")
+    """The xero purchase order status id."""
     xero_reference: Any = attribute("any")
+    """The Xero reference field value added to exported invoices."""
     creator: Person | Ref | None = relationship("people")
     deal: Deal | Ref | None = relationship("deals")
     organization: Organization | Ref | None = relationship("organizations")
@@ -652,47 +3087,100 @@ class Integration(Record):
     subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
 
 
+@model("integration_exporter_configurations")
+class IntegrationExporterConfiguration(Record):
+    """JSON:API type ``integration_exporter_configurations``
+    (``/integration_exporter_configurations``)."""
+
+    company_id: int | None = attribute("integer")
+    company_type: str | None = attribute("string")
+    datev_client_account_code: str | None = attribute("string")
+    datev_vendor_account_code: str | None = attribute("string")
+
+
+@model("invitations")
+class Invitation(Record):
+    """JSON:API type ``invitations`` (``/invitations``)."""
+
+    first_name: str | None = attribute("string")
+    last_name: str | None = attribute("string")
+    newsletter_consent: bool | None = attribute("boolean")
+    password: str | None = attribute("string")
+
+
 @model("invoices")
 class Invoice(Record):
-    """JSON:API type ``invoices`` (``/invoices``)."""
+    """Invoice is a financial document sent to a client for payment. JSON:API type ``invoices``
+    (``/invoices``)."""
 
-    amount: int | None = attribute("money")
-    amount_credited: int | None = attribute("money")
-    amount_credited_default: int | None = attribute("money")
-    amount_credited_normalized: int | None = attribute("money")
-    amount_credited_with_tax: int | None = attribute("money")
-    amount_credited_with_tax_default: int | None = attribute("money")
-    amount_credited_with_tax_normalized: int | None = attribute("money")
-    amount_default: int | None = attribute("money")
-    amount_normalized: int | None = attribute("money")
-    amount_paid: int | None = attribute("money")
-    amount_paid_default: int | None = attribute("money")
-    amount_paid_normalized: int | None = attribute("money")
-    amount_tax: int | None = attribute("money")
-    amount_tax_default: int | None = attribute("money")
-    amount_tax_normalized: int | None = attribute("money")
-    amount_unpaid: int | None = attribute("money")
-    amount_unpaid_default: int | None = attribute("money")
-    amount_unpaid_normalized: int | None = attribute("money")
-    amount_with_tax: int | None = attribute("money")
-    amount_with_tax_default: int | None = attribute("money")
-    amount_with_tax_normalized: int | None = attribute("money")
-    amount_written_off: int | None = attribute("money")
-    amount_written_off_default: int | None = attribute("money")
-    amount_written_off_normalized: int | None = attribute("money")
+    amount: int | None = attribute("money", unit="cents")
+    """Net amount before tax. Money in cents (integer subunits of the currency). Read-only."""
+    amount_credited: int | None = attribute("money", unit="cents")
+    """Amount covered by credit notes. Money in cents (integer subunits of the currency).
+    Read-only."""
+    amount_credited_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_credited_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_credited_with_tax: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_credited_with_tax_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_credited_with_tax_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_paid: int | None = attribute("money", unit="cents")
+    """Amount that has been paid. Money in cents (integer subunits of the currency). Read-only.
+    """
+    amount_paid_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_paid_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_tax: int | None = attribute("money", unit="cents")
+    """Tax amount. Money in cents (integer subunits of the currency). Read-only."""
+    amount_tax_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_tax_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_unpaid: int | None = attribute("money", unit="cents")
+    """Remaining unpaid amount. Money in cents (integer subunits of the currency). Read-only."""
+    amount_unpaid_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_unpaid_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_with_tax: int | None = attribute("money", unit="cents")
+    """Total amount including tax. Money in cents (integer subunits of the currency). Read-only.
+    """
+    amount_with_tax_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_with_tax_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_written_off: int | None = attribute("money", unit="cents")
+    """Amount written off. Money in cents (integer subunits of the currency). Read-only."""
+    amount_written_off_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_written_off_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     bank_account_details: dict[str, Any] | None = attribute("object")
     bank_account_id: int | None = attribute("integer")
     company_reference_id: str | None = attribute("string")
     created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
     creation_options: dict[str, Any] | None = attribute("object")
     credited: bool | None = attribute("boolean")
+    """Whether a credit note has been applied to this invoice. Read-only."""
     currency: str | None = attribute("string")
     currency_default: str | None = attribute("string")
     currency_normalized: str | None = attribute("string")
     custom_fields: dict[str, Any] | None = attribute("object")
     deleted_at: dt.datetime | None = attribute("datetime")
     delivery_on: dt.date | None = attribute("date")
-    discount: float | None = attribute("number")
+    """Delivery date."""
+    discount: float | None = attribute("number", unit="percentage")
+    """Discount percentage (0-100)."""
     email_key: str | None = attribute("string")
     exchange_date: dt.date | None = attribute("date")
     exchange_rate: Decimal | None = attribute("decimal")
@@ -700,65 +3188,92 @@ class Invoice(Record):
     export_integration_type_id: int | None = attribute("integer")
     export_invoice_url: str | None = attribute("string")
     exported: bool | None = attribute("boolean")
+    """Whether the invoice has been exported to an accounting system."""
     exported_at: dt.datetime | None = attribute("datetime")
     finalized_at: dt.datetime | None = attribute("datetime")
     finalized_on: dt.date | None = attribute("date")
+    """Date the invoice was finalized. Read-only."""
     footer: str | None = attribute("string")
     footer_interpolated: str | None = attribute("string")
     invoice_template_id: int | None = attribute("integer")
-    invoice_type_id: int | None = attribute("integer")
+    invoice_type_id: InvoiceType | None = attribute("integer", enum=InvoiceType)
+    """Whether this is a regular invoice or a credit note."""
     invoiced_on: dt.date | None = attribute("date")
+    """Date the invoice was issued."""
     last_activity_at: dt.datetime | None = attribute("datetime")
     line_item_tax: bool | None = attribute("boolean")
     note: str | None = attribute("string")
     note_interpolated: str | None = attribute("string")
     number: str | None = attribute("string")
+    """Auto-generated invoice number."""
     paid_on: dt.date | None = attribute("date")
+    """Date the invoice was fully paid. Read-only."""
     pay_on: dt.date | None = attribute("date")
+    """Due date for payment."""
     pay_on_relative: bool | None = attribute("boolean")
     payment_terms: int | None = attribute("integer")
+    """Number of days between invoice date and due date. Read-only."""
     purchase_order_number: str | None = attribute("string")
     sample_data: bool | None = attribute("boolean")
     sent_on: dt.date | None = attribute("date")
+    """Date the invoice was sent to the client."""
     subject: str | None = attribute("string")
     subscriber_ids: list[Any] | None = attribute("array")
-    tag_list: list[Any] | None = attribute("array")
+    tag_list: list[str] | None = attribute("array")
     tax1_name: str | None = attribute("string")
     tax1_value: float | None = attribute("number")
     tax2_name: str | None = attribute("string")
     tax2_value: float | None = attribute("number")
     updated_at: dt.datetime | None = attribute("datetime")
-    attachment: Record | Ref | None = relationship("attachments")
-    bank_account: Record | Ref | None = relationship("bank_accounts")
-    bill_from: Record | Ref | None = relationship("contact_entries")
-    bill_to: Record | Ref | None = relationship("contact_entries")
+    attachment: Attachment | Ref | None = relationship("attachments")
+    bank_account: BankAccount | Ref | None = relationship("bank_accounts")
+    bill_from: ContactEntry | Ref | None = relationship("contact_entries")
+    """Billing sender contact data — contains country, address, VAT of the issuing subsidiary"""
+    bill_to: ContactEntry | Ref | None = relationship("contact_entries")
+    """Billing recipient contact data — contains country, address, VAT of the client being
+    billed"""
     company: Company | Ref | None = relationship("companies")
+    """Client company being billed"""
     creator: Person | Ref | None = relationship("people")
-    custom_field_attachments: list[Record | Ref] | None = relationship("attachments", many=True)
+    """Person who created the invoice"""
+    custom_field_attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
     custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
     document_type: DocumentType | Ref | None = relationship("document_types")
     invoice_attributions: list[InvoiceAttribution | Ref] | None = (
         relationship("invoice_attributions", many=True)
     )
     issuer: Person | Ref | None = relationship("people")
+    """Person issuing the invoice"""
+    issuer_id: Person | Ref | None = relationship("people")
     organization: Organization | Ref | None = relationship("organizations")
     parent_invoice: Invoice | Ref | None = relationship("invoices")
+    """Parent invoice (for credit notes)"""
     subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
 
 
 @model("invoice_attributions")
 class InvoiceAttribution(Record):
-    """JSON:API type ``invoice_attributions`` (``/invoice_attributions``)."""
+    """Invoice Attribution is a junction record linking an Invoice to a Budget (deal with
+    budget=true), specifying what portion of the invoice amount is attributed to that budget.
+    JSON:API type ``invoice_attributions`` (``/invoice_attributions``)."""
 
-    amount: int | None = attribute("money")
-    amount_default: int | None = attribute("money")
-    amount_normalized: int | None = attribute("money")
+    amount: int | None = attribute("money", unit="cents")
+    """Amount attributed to this budget in cents. Money in cents (integer subunits of the
+    currency)."""
+    amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     currency: str | None = attribute("string")
+    """Read-only."""
     currency_default: str | None = attribute("string")
     currency_normalized: str | None = attribute("string")
     date_from: dt.date | None = attribute("date")
+    """Start of the billing period for this attribution."""
     date_to: dt.date | None = attribute("date")
+    """End of the billing period for this attribution."""
     budget: Deal | Ref | None = relationship("deals")
+    """Deal/budget this invoice amount is attributed to"""
     invoice: Invoice | Ref | None = relationship("invoices")
     organization: Organization | Ref | None = relationship("organizations")
 
@@ -767,52 +3282,278 @@ class InvoiceAttribution(Record):
 class InvoiceReport(Record):
     """JSON:API type ``invoice_reports`` (``/reports/invoice_reports``)."""
 
+    automatically_created: Any = attribute("any")
+    average_due_in: float | None = attribute("number")
+    average_paid_in: float | None = attribute("number")
+    company_billing_name: str | None = attribute("string")
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    currency: str | None = attribute("string")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    delivery_on: dt.date | None = attribute("date")
+    einvoice_status: Any = attribute("any")
+    fiscalization_status: Any = attribute("any")
+    invoice_aging: Any = attribute("any")
+    invoice_created_at: dt.datetime | None = attribute("datetime")
+    invoice_custom_fields: Any = attribute("any")
+    invoice_delivery_on: dt.date | None = attribute("date")
+    invoice_discount: Any = attribute("any")
+    invoice_invoiced_on: dt.date | None = attribute("date")
+    invoice_last_activity_at: dt.datetime | None = attribute("datetime")
+    invoice_number: str | None = attribute("string")
+    invoice_paid_on: dt.date | None = attribute("date")
+    invoice_pay_on: dt.date | None = attribute("date")
+    invoice_purchase_order_number: str | None = attribute("string")
+    invoice_sent_on: dt.date | None = attribute("date")
+    invoice_state: InvoiceState | None = attribute("integer", enum=InvoiceState)
+    invoice_status: InvoiceStatus | None = attribute("integer", enum=InvoiceStatus)
+    invoice_subject: str | None = attribute("string")
+    invoice_type: InvoiceType | None = attribute("integer", enum=InvoiceType)
+    invoiced_on: dt.date | None = attribute("date")
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    month: Any = attribute("any")
+    overdue_status: Any = attribute("any")
+    paid_on: dt.date | None = attribute("date")
+    pay_on: dt.date | None = attribute("date")
+    payment_status: Any = attribute("any")
+    quarter: Any = attribute("any")
+    sent_on: dt.date | None = attribute("date")
+    sent_status: Any = attribute("any")
+    tax_rates: Any = attribute("any")
+    total_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_credited: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_credited_with_tax: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_paid: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_tax: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_unpaid: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_with_tax: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_written_off: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    budget: Deal | Ref | None = relationship("deals")
+    company: Company | Ref | None = relationship("companies")
+    creator: Person | Ref | None = relationship("people")
+    invoice: Invoice | Ref | None = relationship("invoices")
+    issuer: Person | Ref | None = relationship("people")
+    project: Project | Ref | None = relationship("projects")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
+
+@model("invoice_templates")
+class InvoiceTemplate(Record):
+    """JSON:API type ``invoice_templates`` (``/invoice_templates``)."""
+
+    bank_account_details: dict[str, Any] | None = attribute("object")
+    bank_account_id: int | None = attribute("integer")
+    budget_id: int | None = attribute("integer")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    document_type_id: int | None = attribute("integer")
+    invoice_creation_options: dict[str, Any] | None = attribute("object")
+    invoice_due_in_days: int | None = attribute("integer")
+    issuer_id: int | None = attribute("integer")
+    note: str | None = attribute("string")
+    subsidiary_id: int | None = attribute("integer")
+
+
+@model("kpd_codes")
+class KPDCode(Record):
+    """KPD (Klasifikacija Proizvoda po Djelatnostima) codes are product classification codes
+    used in Croatian e-invoicing. JSON:API type ``kpd_codes`` (no endpoint of its own; included
+    in others)."""
+
+    code: str | None = attribute("string")
+    """The classification code (e.g. Read-only."""
+    is_kpd: bool | None = attribute("boolean")
+    """True for KPD codes (8-char), false for NKD codes (shorter). Read-only."""
+    kpd_name: str | None = attribute("string")
+    """Name/description of the KPD code. Read-only."""
+
 
 @model("line_items")
 class LineItem(Record):
-    """JSON:API type ``line_items`` (``/line_items``)."""
+    """Line Item is an individual charge entry on an Invoice. JSON:API type ``line_items``
+    (``/line_items``)."""
 
-    amount: int | None = attribute("money")
-    amount_default: int | None = attribute("money")
-    amount_normalized: int | None = attribute("money")
-    amount_tax: int | None = attribute("money")
-    amount_tax_default: int | None = attribute("money")
-    amount_tax_normalized: int | None = attribute("money")
-    amount_with_tax: int | None = attribute("money")
-    amount_with_tax_default: int | None = attribute("money")
-    amount_with_tax_normalized: int | None = attribute("money")
+    amount: int | None = attribute("money", unit="cents")
+    """Net amount before tax. Money in cents (integer subunits of the currency). Read-only."""
+    amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_tax: int | None = attribute("money", unit="cents")
+    """Tax amount. Money in cents (integer subunits of the currency). Read-only."""
+    amount_tax_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_tax_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_with_tax: int | None = attribute("money", unit="cents")
+    """Total amount including tax. Money in cents (integer subunits of the currency). Read-only.
+    """
+    amount_with_tax_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_with_tax_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     currency: str | None = attribute("string")
+    """Currency inherited from the parent invoice. Read-only."""
     currency_default: str | None = attribute("string")
     currency_normalized: str | None = attribute("string")
     description: str | None = attribute("string")
-    discount: float | None = attribute("number")
-    kpd_code_id: int | None = attribute("integer")
+    discount: float | None = attribute("number", unit="percentage")
+    """Discount percentage (0-100)."""
     position: int | None = attribute("integer")
+    """Display order on the invoice."""
     quantity: Decimal | None = attribute("decimal")
+    """Number of units billed."""
     tax_name: str | None = attribute("string")
-    tax_value: float | None = attribute("number")
-    unit_id: int | None = attribute("integer")
-    unit_price: int | None = attribute("money")
-    unit_price_default: int | None = attribute("money")
-    unit_price_normalized: int | None = attribute("money")
+    """Name of the applied tax (derived from tax rate). Read-only."""
+    tax_value: float | None = attribute("number", unit="percentage")
+    """Tax percentage (derived from tax rate). Read-only."""
+    unit_id: LineItemUnit | None = attribute("integer", enum=LineItemUnit)
+    """Unit of measurement (hour, piece, day)."""
+    unit_price: int | None = attribute("money", unit="cents")
+    """Price per unit in cents. Money in cents (integer subunits of the currency)."""
+    unit_price_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    unit_price_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     expense: Expense | Ref | None = relationship("expenses")
+    """Expense this line item was generated from"""
     invoice: Invoice | Ref | None = relationship("invoices")
+    """Parent invoice this line item belongs to"""
+    kpd_code: KPDCode | Ref | None = relationship("kpd_codes")
+    """KPD classification code for Croatian e-invoicing"""
     organization: Organization | Ref | None = relationship("organizations")
     service: Service | Ref | None = relationship("services")
+    """Service (billing point) this line item was generated from"""
     service_type: ServiceType | Ref | None = relationship("service_types")
     tax_rate: TaxRate | Ref | None = relationship("tax_rates")
+    """Tax rate applied to this line item"""
 
 
 @model("line_item_reports")
 class LineItemReport(Record):
     """JSON:API type ``line_item_reports`` (``/reports/line_item_reports``)."""
 
+    count: int | None = attribute("integer")
+    total_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_tax: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_amount_with_tax: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    unit_id: Unit | None = attribute("integer", enum=Unit)
+    unit_price: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget: Deal | Ref | None = relationship("deals")
+    company: Company | Ref | None = relationship("companies")
+    creator: Person | Ref | None = relationship("people")
+    expense: Expense | Ref | None = relationship("expenses")
+    invoice: Invoice | Ref | None = relationship("invoices")
+    kpd_code: KPDCode | Ref | None = relationship("kpd_codes")
+    service: Service | Ref | None = relationship("services")
+    tax_rate: TaxRate | Ref | None = relationship("tax_rates")
+    updater: Person | Ref | None = relationship("people")
+
+
+@model("lost_reasons")
+class LostReason(Record):
+    """Lost Reason is a configurable label explaining why a deal was lost (e.g. JSON:API type
+    ``lost_reasons`` (``/lost_reasons``)."""
+
+    name: str | None = attribute("string")
+
+
+@model("memberships")
+class Membership(Record):
+    """Membership controls who can access a target resource (project, doc, dashboard, view,
+    survey, or agent). JSON:API type ``memberships`` (``/memberships``)."""
+
+    access_type_id: AccessType | None = attribute("integer", enum=AccessType)
+    """Available levels depend on target resource type."""
+    dashboard_id: int | None = attribute("integer")
+    deal_id: int | None = attribute("integer")
+    dynamic_group_id: DynamicGroup | None = attribute("integer", enum=DynamicGroup)
+    """Required when membership_type is dynamic_group."""
+    filter_id: int | None = attribute("integer")
+    pulse_id: int | None = attribute("integer")
+    survey_id: int | None = attribute("integer")
+    target_id: str | None = attribute("string")
+    """ID of the polymorphic target resource. Read-only."""
+    target_type: str | None = attribute("string")
+    """Type of the target resource (Workspace, Page, Dashboard, Filter, Quote, Pulse,
+    Surveys::Survey, Agents::Agent). Read-only."""
+    type_id: MembershipType | None = attribute("integer", enum=MembershipType)
+    agent: Agent | Ref | None = relationship("agents")
+    """Required when giving access to an agent"""
+    page: Page | Ref | None = relationship("pages")
+    """Required when giving access to a doc"""
+    person: Person | Ref | None = relationship("people")
+    """Required when membership_type=1"""
+    project: Project | Ref | None = relationship("projects")
+    """Required when giving access to a project"""
+    team: Team | Ref | None = relationship("teams")
+    """Required when membership_type=3"""
+
+
+@model("notifications")
+class Notification(Record):
+    """Notification represents an inbox item for the user. JSON:API type ``notifications``
+    (``/notifications``)."""
+
+    changeset: dict[str, Any] | None = attribute("object")
+    """Object containing the latest changes. Read-only."""
+    excerpt: str | None = attribute("string")
+    """Short preview text of the notification content. Read-only."""
+    first_unread_activity_id: str | None = attribute("string")
+    """ID of the first unread activity. Read-only."""
+    last_action_at: dt.datetime | None = attribute("datetime")
+    """Timestamp of the last action on the notification. Read-only."""
+    made_by_automation: bool | None = attribute("boolean")
+    """Whether the notification was triggered by an automation. Read-only."""
+    new_activities_count: int | None = attribute("integer")
+    """Number of unread activities on this notification. Read-only."""
+    parent_id: int | None = attribute("integer")
+    """ID of the parent object. Read-only."""
+    parent_title: str | None = attribute("string")
+    """Title of the parent object. Read-only."""
+    parent_type: str | None = attribute("string")
+    """Type of the parent object. Read-only."""
+    read: bool | None = attribute("boolean")
+    """Whether the notification has been read. Read-only."""
+    root_id: int | None = attribute("integer")
+    """ID of the root object. Read-only."""
+    root_type: str | None = attribute("string")
+    """Type of the root object. Read-only."""
+    target_id: int | None = attribute("integer")
+    """ID of the target object (task, deal, page, etc.). Read-only."""
+    target_label: str | None = attribute("string")
+    """Label of the target object. Read-only."""
+    target_title: str | None = attribute("string")
+    """Title of the target object. Read-only."""
+    target_type: str | None = attribute("string")
+    """Type of the target object (Task, Deal, Page, etc.). Read-only."""
+    title: str | None = attribute("string")
+    """Title of the notification. Read-only."""
+    actor: Person | Ref | None = relationship("people")
+    """The person who triggered the notification"""
+    owner: OrganizationMembership | Ref | None = relationship("organization_memberships")
+    """The organization membership that owns this notification"""
+
 
 @model("organizations")
 class Organization(Record):
-    """JSON:API type ``organizations`` (``/organizations``)."""
+    """Organization is the top-level account in Productive. JSON:API type ``organizations``
+    (``/organizations``)."""
 
-    addons: Any = attribute("any")
+    addons: list[str] | None = attribute("array")
     ai_enabled: bool | None = attribute("boolean")
     allow_time_off: bool | None = attribute("boolean")
     allow_user_email: bool | None = attribute("boolean")
@@ -822,8 +3563,10 @@ class Organization(Record):
     conflict_resolver_active: Any = attribute("any")
     created_at: dt.datetime | None = attribute("datetime")
     currency: str | None = attribute("string")
+    """Currency used by default for new deals, budgets, and financial operations."""
     currency_format_id: int | None = attribute("integer")
     date_format_id: int | None = attribute("integer")
+    """Date display format preference for the organization."""
     deal_settings: dict[str, Any] | None = attribute("object")
     decimal_places_id: int | None = attribute("integer")
     delivered_budget_recognition_date_id: int | None = attribute("integer")
@@ -837,14 +3580,20 @@ class Organization(Record):
     facility_costs_breakdown: dict[str, Any] | None = attribute("object")
     financial_month_locking_date: dt.date | None = attribute("date")
     financial_month_locking_partial_edit: Any = attribute("any")
-    fiscal_year_start: Any = attribute("any")
+    fiscal_year_start: dt.date | None = attribute("date")
+    """Date when the fiscal year starts."""
+    flags: dict[str, Any] | None = attribute("object")
     invoice_rounding_method_id: int | None = attribute("integer")
     invoice_timesheet_export_configuration: Any = attribute("any")
     limited_service_types: Any = attribute("any")
     locale: str | None = attribute("string")
-    man_day_minutes: int | None = attribute("integer")
+    """Default locale for the organization (e.g."""
+    man_day_minutes: int | None = attribute("integer", unit="minutes")
+    """Number of minutes in a man-day, used for converting time to man-days in reports. In
+    minutes."""
     name: str | None = attribute("string")
     number_format_id: int | None = attribute("integer")
+    """Number display format preference (e.g."""
     numbering_format_settings: dict[str, Any] | None = attribute("object")
     onboarding_progress: Any = attribute("any")
     open_budget_recognition_date_id: int | None = attribute("integer")
@@ -854,13 +3603,17 @@ class Organization(Record):
     overhead_subsidiary_switched_at: dt.datetime | None = attribute("datetime")
     overhead_type_id: int | None = attribute("integer")
     quick_start_config: dict[str, Any] | None = attribute("object")
+    release_channel: str | None = attribute("string")
+    """Release channel for feature flags: stable, beta, or alpha."""
     remove_branding: Any = attribute("any")
     request_for_resource_enabled: bool | None = attribute("boolean")
     revenue_recognition_type_id: int | None = attribute("integer")
     rounding_interval_id: int | None = attribute("integer")
     rounding_method_id: int | None = attribute("integer")
+    subsidiary_count: int | None = attribute("integer")
     time_display_id: int | None = attribute("integer")
     time_format_id: int | None = attribute("integer")
+    """Time display format preference (e.g."""
     time_locking: Any = attribute("any")
     time_locking_interval: Any = attribute("any")
     time_locking_period_id: int | None = attribute("integer")
@@ -875,83 +3628,315 @@ class Organization(Record):
     timesheet_submission: Any = attribute("any")
     timesheet_submission_reminders: Any = attribute("any")
     timesheet_submission_settings: dict[str, Any] | None = attribute("object")
-    week_start_day_id: int | None = attribute("integer")
-    working_hours: Any = attribute("any")
+    week_start_day_id: WeekStartDay | None = attribute("integer", enum=WeekStartDay)
+    working_hours: list[float] | None = attribute("array", unit="hours")
+    """Default working hours for each day of the week (Mon-Sun). In hours."""
+    company: Company | Ref | None = relationship("companies")
+    organization_subscription: OrganizationSubscription | Ref | None = (
+        relationship("organization_subscriptions")
+    )
     owner: Person | Ref | None = relationship("people")
+
+
+@model("organization_memberships")
+class OrganizationMembership(Record):
+    """Organization Membership links a user to an organization, granting them access. JSON:API
+    type ``organization_memberships`` (``/organization_memberships``)."""
+
+    booking_approvals_filter_id: int | None = attribute("integer")
+    bookings_filter_id: int | None = attribute("integer")
+    budget_services_filter_id: int | None = attribute("integer")
+    budgets_filter_id: int | None = attribute("integer")
+    companies_filter_id: int | None = attribute("integer")
+    company_time_filter_id: int | None = attribute("integer")
+    contacts_filter_id: int | None = attribute("integer")
+    deal_services_filter_id: int | None = attribute("integer")
+    deals_filter_id: int | None = attribute("integer")
+    docs_filter_id: int | None = attribute("integer")
+    email_notifications: Any = attribute("any")
+    employees_filter_id: int | None = attribute("integer")
+    expense_approvals_filter_id: int | None = attribute("integer")
+    expenses_filter_id: int | None = attribute("integer")
+    granular_notification_preferences: dict[str, Any] | None = attribute("object")
+    internal_budget_services_filter_id: int | None = attribute("integer")
+    invoices_filter_id: int | None = attribute("integer")
+    payments_filter_id: int | None = attribute("integer")
+    people_filter_id: int | None = attribute("integer")
+    preferences: dict[str, Any] | None = attribute("object")
+    projects_filter_id: int | None = attribute("integer")
+    quick_start_config: dict[str, Any] | None = attribute("object")
+    salary_reports_filter_id: int | None = attribute("integer")
+    tasks_filter_id: int | None = attribute("integer")
+    time_approvals_filter_id: int | None = attribute("integer")
+    time_entry_reports_filter_id: int | None = attribute("integer")
+    time_reminders: Any = attribute("any")
+    time_reports_filter_id: int | None = attribute("integer")
+    weekly_emails: Any = attribute("any")
+    organization: Organization | Ref | None = relationship("organizations")
+    person: Person | Ref | None = relationship("people")
+    user: User | Ref | None = relationship("users")
+
+
+@model("organization_subscriptions")
+class OrganizationSubscription(Record):
+    """Organization Subscription holds the current pricing plan and product entitlements for an
+    organization. JSON:API type ``organization_subscriptions``
+    (``/organization_subscriptions``)."""
+
+    active_products: Any = attribute("any")
+    billing_address: str | None = attribute("string")
+    billing_email: Any = attribute("any")
+    billing_group_seats: Any = attribute("any")
+    current_plan: dict[str, Any] | None = attribute("object")
+    """Read-only."""
+    current_products: dict[str, Any] | None = attribute("object")
+    """Read-only."""
+    plan_cycle: Any = attribute("any")
+    plan_type: Any = attribute("any")
+    product_types: Any = attribute("any")
+    seats: Any = attribute("any")
+    stripe_token: Any = attribute("any")
+    trial_plan_type: Any = attribute("any")
+    trial_product_ids: list[Any] | None = attribute("array")
+
+
+@model("overheads")
+class Overhead(Record):
+    """JSON:API type ``overheads`` (``/overheads``)."""
+
+    averaging_period: int | None = attribute("integer")
+    facility_costs: Any = attribute("any")
+    facility_costs_breakdown: dict[str, Any] | None = attribute("object")
+    overhead_controls: dict[str, Any] | None = attribute("object")
+    use_overhead: bool | None = attribute("boolean")
+
+
+@model("pages")
+class Page(Record):
+    """Page is a rich text document in a hierarchical structure. JSON:API type ``pages``
+    (``/pages``)."""
+
+    attachment_ids: list[Any] | None = attribute("array")
+    body: str | None = attribute("string")
+    cover_image_meta: Any = attribute("any")
+    cover_image_url: str | None = attribute("string")
+    """Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    custom_fields: dict[str, Any] | None = attribute("object")
+    edited_at: dt.datetime | None = attribute("datetime")
+    """Last time the page content was edited. Read-only."""
+    icon_id: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    preferences: dict[str, Any] | None = attribute("object")
+    public: bool | None = attribute("boolean")
+    """Whether the page is visible to all organization members."""
+    public_access: bool | None = attribute("boolean")
+    """Whether the page is accessible via a public shared link."""
+    steps: Any = attribute("any")
+    subscriber_ids: list[Any] | None = attribute("array")
+    title: str | None = attribute("string")
+    version_number: str | None = attribute("string")
+    attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
+    creator: Person | Ref | None = relationship("people")
+    """Person who created the page"""
+    parent_page: Page | Ref | None = relationship("pages")
+    """Direct parent page in the hierarchy"""
+    project: Project | Ref | None = relationship("projects")
+    root_page: Page | Ref | None = relationship("pages")
+    """Root page (top-level Doc) of the hierarchy"""
 
 
 @model("page_reports")
 class PageReport(Record):
     """JSON:API type ``page_reports`` (``/reports/page_reports``)."""
 
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    edited_at: dt.datetime | None = attribute("datetime")
+    page_id: int | None = attribute("integer")
+    page_last_activity_at: dt.datetime | None = attribute("datetime")
+    title: str | None = attribute("string")
+    creator: Person | Ref | None = relationship("people")
+    page: Page | Ref | None = relationship("pages")
+    project: Project | Ref | None = relationship("projects")
+    updater: Person | Ref | None = relationship("people")
+
+
+@model("page_versions")
+class PageVersion(Record):
+    """JSON:API type ``page_versions`` (``/page_versions``)."""
+
+    name: str | None = attribute("string")
+    page_id: int | None = attribute("integer")
+    restored_from_version_id: int | None = attribute("integer")
+
+
+@model("passwords")
+class Password(Record):
+    """JSON:API type ``passwords`` (``/passwords``)."""
+
+    password: str | None = attribute("string")
+    password_confirmation: str | None = attribute("string")
+
 
 @model("payments")
 class Payment(Record):
-    """JSON:API type ``payments`` (``/payments``)."""
+    """Payment records money received against an invoice, or an amount written off as
+    uncollectable. JSON:API type ``payments`` (``/payments``)."""
 
-    amount: int | None = attribute("money")
-    amount_default: int | None = attribute("money")
-    amount_normalized: int | None = attribute("money")
+    amount: int | None = attribute("money", unit="cents")
+    """Payment amount in cents. Money in cents (integer subunits of the currency)."""
+    amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     created_at: dt.datetime | None = attribute("datetime")
     currency: str | None = attribute("string")
+    """Read-only."""
     currency_default: str | None = attribute("string")
     currency_normalized: str | None = attribute("string")
     external_id: str | None = attribute("string")
+    """External system identifier. Read-only."""
     note: str | None = attribute("string")
     paid_on: dt.date | None = attribute("date")
+    """Date when the payment was received (required unless write-off)."""
     written_off_on: dt.date | None = attribute("date")
+    """Date when the amount was written off (alternative to paid_on)."""
     invoice: Invoice | Ref | None = relationship("invoices")
+    """Invoice this payment applies to"""
     organization: Organization | Ref | None = relationship("organizations")
+
+
+@model("payment_reminder_sequences")
+class PaymentReminderSequence(Record):
+    """JSON:API type ``payment_reminder_sequences`` (``/payment_reminder_sequences``)."""
+
+    default_sequence: Any = attribute("any")
+    name: str | None = attribute("string")
 
 
 @model("payment_reports")
 class PaymentReport(Record):
     """JSON:API type ``payment_reports`` (``/reports/payment_reports``)."""
 
+    count: int | None = attribute("integer")
+    date: dt.date | None = attribute("date")
+    month: Any = attribute("any")
+    payment_date: dt.date | None = attribute("date")
+    payment_external_id: int | None = attribute("integer")
+    payment_note: Any = attribute("any")
+    payment_paid_on: dt.date | None = attribute("date")
+    payment_written_off_on: dt.date | None = attribute("date")
+    quarter: Any = attribute("any")
+    total_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    company: Company | Ref | None = relationship("companies")
+    deal: Deal | Ref | None = relationship("deals")
+    invoice: Invoice | Ref | None = relationship("invoices")
+    payment: Payment | Ref | None = relationship("payments")
+    project: Project | Ref | None = relationship("projects")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
 
 @model("payroll_item_reports")
 class PayrollItemReport(Record):
     """JSON:API type ``payroll_item_reports`` (``/reports/payroll_item_reports``)."""
 
+    company_id: int | None = attribute("integer")
+    count: int | None = attribute("integer")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    end_date: dt.date | None = attribute("date")
+    payroll_item_id: int | None = attribute("integer")
+    payroll_item_type: Any = attribute("any")
+    person_status: PersonStatus | None = attribute("integer", enum=PersonStatus)
+    person_type: PersonType | None = attribute("integer", enum=PersonType)
+    role_id: int | None = attribute("integer")
+    salary_id: int | None = attribute("integer")
+    salary_type_id: SalaryType | None = attribute("integer", enum=SalaryType)
+    start_date: dt.date | None = attribute("date")
+    subsidiary_id: int | None = attribute("integer")
+    total_availability: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_scheduled_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_time_off_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_time_off_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    person: Person | Ref | None = relationship("people")
+
 
 @model("people")
 class Person(Record):
-    """JSON:API type ``people`` (``/people``)."""
+    """Person is the central resource in Productive — most other resources reference people as
+    assignees, creators, approvers, or responsible parties. JSON:API type ``people``
+    (``/people``)."""
 
     account_id: int | None = attribute("integer")
+    agent: bool | None = attribute("boolean")
+    """Whether this person is an AI agent (not a human user). Read-only."""
     archived_at: dt.datetime | None = attribute("datetime")
+    """Date when the contact was archived (soft-deleted). Read-only."""
     autotracking: bool | None = attribute("boolean")
-    availabilities: Any = attribute("any")
+    """Whether automatic time tracking is enabled for this person."""
+    availabilities: dict[str, Any] | None = attribute("object")
+    """Serialized salary/engagement periods defining the person's working schedule. Read-only.
+    """
     avatar_url: str | None = attribute("string")
+    """URL of the person's avatar image. Read-only."""
     champion: bool | None = attribute("boolean")
     color_id: int | None = attribute("integer")
     contact: dict[str, Any] | None = attribute("object")
+    """Contact information hash containing phone numbers, addresses, and other contact details.
+    Read-only."""
     created_at: dt.datetime | None = attribute("datetime")
     custom_fields: dict[str, Any] | None = attribute("object")
     deactivated_at: dt.datetime | None = attribute("datetime")
+    """Date when the user was deactivated. Read-only."""
     email: str | None = attribute("string")
     external_id: str | None = attribute("string")
     external_sync: bool | None = attribute("boolean")
     first_name: str | None = attribute("string")
     granular_notification_preferences: dict[str, Any] | None = attribute("object")
-    hrm_type_id: int | None = attribute("integer")
+    hrm_type_id: HrmType | None = attribute("integer", enum=HrmType)
+    """Determines whether the person is an employee/contractor or a CRM contact/client.
+    Read-only."""
     invited_at: dt.datetime | None = attribute("datetime")
     is_user: bool | None = attribute("boolean")
+    """Whether this person has a login account."""
     joined_at: dt.datetime | None = attribute("datetime")
+    """Date when the person joined the organization (employment start date). Read-only."""
     last_activity_at: dt.datetime | None = attribute("datetime")
     last_name: str | None = attribute("string")
     last_seen_at: dt.datetime | None = attribute("datetime")
+    """Timestamp when the person was last active in Productive. Read-only."""
     nickname: str | None = attribute("string")
     original_avatar_url: str | None = attribute("string")
     placeholder: bool | None = attribute("boolean")
+    """Whether this is a placeholder person (unnamed resource slot used for capacity planning
+    before a real person is assigned). Read-only."""
     role_id: int | None = attribute("integer")
     sample_data: bool | None = attribute("boolean")
     status_emoji: str | None = attribute("string")
+    """Custom status emoji set by the person (e.g. Read-only."""
     status_expires_at: dt.datetime | None = attribute("datetime")
+    """When the custom status automatically expires. Read-only."""
     status_id: int | None = attribute("integer")
     status_text: str | None = attribute("string")
+    """Custom status text set by the person (e.g. Read-only."""
     subscriber_ids: list[Any] | None = attribute("array")
-    tag_list: list[Any] | None = attribute("array")
+    tag_list: list[str] | None = attribute("array")
     time_off_status_sync: bool | None = attribute("boolean")
     time_unlocked: bool | None = attribute("boolean")
     time_unlocked_end_date: dt.date | None = attribute("date")
@@ -961,57 +3946,202 @@ class Person(Record):
     time_unlocked_start_date: dt.date | None = attribute("date")
     timesheet_submission_disabled: bool | None = attribute("boolean")
     title: str | None = attribute("string")
+    """Title or function in an organizational structure."""
     two_factor_auth: bool | None = attribute("boolean")
     user_id: int | None = attribute("integer")
     virtual: bool | None = attribute("boolean")
+    """Whether this is a virtual person (not a real individual). Read-only."""
+    approval_policy_assignment: ApprovalPolicyAssignment | Ref | None = (
+        relationship("approval_policy_assignments")
+    )
+    """The approval policy assignment for this person — defines which absence approval policy
+    governs their time-off requests"""
     company: Company | Ref | None = relationship("companies")
-    custom_field_attachments: list[Record | Ref] | None = relationship("attachments", many=True)
+    """Company the person is associated with"""
+    custom_field_attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
     custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
-    custom_role: Record | Ref | None = relationship("custom_roles")
-    holiday_calendar: Record | Ref | None = relationship("holiday_calendars")
+    custom_role: Role | Ref | None = relationship("roles")
+    """Permission set (role) assigned to the person"""
+    holiday_calendar: HolidayCalendar | Ref | None = relationship("holiday_calendars")
     manager: Person | Ref | None = relationship("people")
     organization: Organization | Ref | None = relationship("organizations")
     subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
-    time_tracking_policy: Record | Ref | None = relationship("time_tracking_policies")
+    """Subsidiary (legal entity) the person belongs to"""
+    teams: list[Team | Ref] | None = relationship("teams", many=True)
+    """Teams the person is a member of"""
+    time_tracking_policy: TimeTrackingPolicy | Ref | None = relationship("time_tracking_policies")
 
 
 @model("person_reports")
 class PersonReport(Record):
     """JSON:API type ``person_reports`` (``/reports/person_reports``)."""
 
+    autotracking: bool | None = attribute("boolean")
+    contact_address: str | None = attribute("string")
+    contact_city: Any = attribute("any")
+    contact_country: Any = attribute("any")
+    contact_email: Any = attribute("any")
+    contact_phone: Any = attribute("any")
+    contact_state: Any = attribute("any")
+    contact_website: Any = attribute("any")
+    contact_zipcode: Any = attribute("any")
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    deactivated_at: dt.datetime | None = attribute("datetime")
+    joined_at: dt.datetime | None = attribute("datetime")
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    month: Any = attribute("any")
+    offboarding_status: Any = attribute("any")
+    person_active_teams: Any = attribute("any")
+    person_created_at: dt.datetime | None = attribute("datetime")
+    person_custom_fields: Any = attribute("any")
+    person_deactivated_at: dt.datetime | None = attribute("datetime")
+    person_email: Any = attribute("any")
+    person_first_name: str | None = attribute("string")
+    person_joined_at: dt.datetime | None = attribute("datetime")
+    person_last_activity_at: dt.datetime | None = attribute("datetime")
+    person_last_name: str | None = attribute("string")
+    person_last_seen_at: dt.datetime | None = attribute("datetime")
+    person_name: str | None = attribute("string")
+    person_role_id: int | None = attribute("integer")
+    person_status: PersonStatus | None = attribute("integer", enum=PersonStatus)
+    person_title: Any = attribute("any")
+    person_type: PersonType | None = attribute("integer", enum=PersonType)
+    quarter: Any = attribute("any")
+    role_id: int | None = attribute("integer")
+    status: Any = attribute("any")
+    type_: str | None = attribute("string", name="type")
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    approval_policy: ApprovalPolicy | Ref | None = relationship("approval_policies")
+    company: Company | Ref | None = relationship("companies")
+    custom_role: Role | Ref | None = relationship("roles")
+    manager: Person | Ref | None = relationship("people")
+    person: Person | Ref | None = relationship("people")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
 
 @model("pipelines")
 class Pipeline(Record):
-    """JSON:API type ``pipelines`` (``/pipelines``)."""
+    """Pipeline defines the stages (Deal Statuses) that Deals move through. JSON:API type
+    ``pipelines`` (``/pipelines``)."""
 
-    icon_id: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    icon_id: str | None = attribute("string")
     name: str | None = attribute("string")
-    pipeline_type_id: int | None = attribute("integer")
+    pipeline_type_id: PipelineType | None = attribute("integer", enum=PipelineType)
     position: int | None = attribute("integer")
+    """Order of the pipeline in the list, used for organizing multiple sales pipelines."""
     organization: Organization | Ref | None = relationship("organizations")
+
+
+@model("placeholders")
+class Placeholder(Record):
+    """JSON:API type ``placeholders`` (``/placeholders``)."""
+
+    category: str | None = attribute("string")
+    color: str | None = attribute("string")
+    icon: str | None = attribute("string")
+    name: str | None = attribute("string")
+    project_id: int | None = attribute("integer")
+    type_: str | None = attribute("string", name="type")
+
+
+@model("placeholder_usages")
+class PlaceholderUsage(Record):
+    """JSON:API type ``placeholder_usages`` (``/placeholder_usages``)."""
+
+
+@model("prices")
+class Price(Record):
+    """Price is a line item on a Rate Card that serves as a service template. JSON:API type
+    ``prices`` (``/prices``)."""
+
+    billing_type_id: BillingType | None = attribute("integer", enum=BillingType)
+    booking_tracking_enabled: bool | None = attribute("boolean")
+    """Defines whether booking tracking will be enabled on the service."""
+    budget_cap_enabled: bool | None = attribute("boolean")
+    """Defines whether budget cap will be enabled on the service?."""
+    currency: str | None = attribute("string")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    description: str | None = attribute("string")
+    """Template for service description."""
+    discount: float | None = attribute("number", unit="percentage")
+    """Discount on the price. A percentage (0-100)."""
+    editor_config: dict[str, Any] | None = attribute("object")
+    estimated_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    estimated_hours: float | None = attribute("number", unit="hours")
+    """Estimated hours on the service. In hours."""
+    expense_tracking_enabled: bool | None = attribute("boolean")
+    """Defines whether expense tracking will be enabled on the service."""
+    markup: float | None = attribute("number", unit="percentage")
+    """Markup on the price. A percentage (0-100)."""
+    name: str | None = attribute("string")
+    quantity: Decimal | None = attribute("decimal")
+    """Quantity of pieces, hours or days that service is budgeting for."""
+    rate: int | None = attribute("money", unit="cents")
+    """Rate of the price. Money in cents (integer subunits of the currency)."""
+    time_tracking_enabled: bool | None = attribute("boolean")
+    """Defines whether time tracking will be enabled on the service."""
+    unit_id: Unit | None = attribute("integer", enum=Unit)
+    company: Company | Ref | None = relationship("companies")
+    rate_card: RateCard | Ref | None = relationship("rate_cards")
+    service_type: ServiceType | Ref | None = relationship("service_types")
 
 
 @model("price_reports")
 class PriceReport(Record):
     """JSON:API type ``price_reports`` (``/reports/price_reports``)."""
 
+    average_discount: float | None = attribute("number")
+    average_discount_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_discounted_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_estimated_cost: float | None = attribute("number")
+    average_markup: float | None = attribute("number")
+    average_markup_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_rate: float | None = attribute("number")
+    booking_tracking_enabled: bool | None = attribute("boolean")
+    count: int | None = attribute("integer")
+    expense_tracking_enabled: bool | None = attribute("boolean")
+    price_description: Any = attribute("any")
+    price_name: str | None = attribute("string")
+    price_quantity: Any = attribute("any")
+    rate_card_status: Any = attribute("any")
+    time_tracking_enabled: bool | None = attribute("boolean")
+    company: Company | Ref | None = relationship("companies")
+    price: Price | Ref | None = relationship("prices")
+    rate_card: RateCard | Ref | None = relationship("rate_cards")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+
 
 @model("projects")
 class Project(Record):
-    """JSON:API type ``projects`` (``/projects``)."""
+    """Project is a workspace where work is organized and tracked. JSON:API type ``projects``
+    (``/projects``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
+    """When the project was archived (null if active). Read-only."""
     created_at: dt.datetime | None = attribute("datetime")
+    """When the project was created. Read-only."""
     custom_fields: dict[str, Any] | None = attribute("object")
     last_activity_at: dt.datetime | None = attribute("datetime")
+    """When the last activity occurred on the project. Read-only."""
     name: str | None = attribute("string")
     number: str | None = attribute("string")
     page_custom_fields_ids: list[Any] | None = attribute("array")
     page_custom_fields_positions: Any = attribute("any")
     preferences: dict[str, Any] | None = attribute("object")
     project_color_id: int | None = attribute("integer")
+    """Color identifier for visual categorization."""
     project_number: str | None = attribute("string")
-    project_type_id: int | None = attribute("integer")
+    """Human-readable project number (e.g., "P-123"). Read-only."""
+    project_type_id: ProjectType | None = attribute("integer", enum=ProjectType)
     public_access: bool | None = attribute("boolean")
     sample_data: bool | None = attribute("boolean")
     tag_colors: dict[str, Any] | None = attribute("object")
@@ -1020,40 +4150,460 @@ class Project(Record):
     template: bool | None = attribute("boolean")
     time_on_tasks: bool | None = attribute("boolean")
     company: Company | Ref | None = relationship("companies")
-    custom_field_attachments: list[Record | Ref] | None = relationship("attachments", many=True)
+    """Company (client) the project is for, or organization's company if the project is internal
+    """
+    custom_field_attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
     custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
     last_actor: Person | Ref | None = relationship("people")
     organization: Organization | Ref | None = relationship("organizations")
     project_manager: Person | Ref | None = relationship("people")
-    workflow: Record | Ref | None = relationship("workflows")
+    """Responsible for the project"""
+    workflow: Workflow | Ref | None = relationship("workflows")
+    """Workflow for project's task statuses"""
+
+
+@model("project_assignments")
+class ProjectAssignment(Record):
+    """JSON:API type ``project_assignments`` (``/project_assignments``)."""
+
+    budgets_filter_id: int | None = attribute("integer")
+    deals_filter_id: int | None = attribute("integer")
+    default_filter_id: int | None = attribute("integer")
+    docs_filter_id: int | None = attribute("integer")
+    invoices_filter_id: int | None = attribute("integer")
+    person_id: int | None = attribute("integer")
+    preferences: dict[str, Any] | None = attribute("object")
+    project_id: int | None = attribute("integer")
+    subscribe: bool | None = attribute("boolean")
+    tasks_layout_id: int | None = attribute("integer")
+    unsubscribe: bool | None = attribute("boolean")
+    watched: bool | None = attribute("boolean")
 
 
 @model("project_reports")
 class ProjectReport(Record):
     """JSON:API type ``project_reports`` (``/reports/project_reports``)."""
 
+    average_profit_margin: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    month: Any = attribute("any")
+    project_created_at: dt.datetime | None = attribute("datetime")
+    project_custom_fields: Any = attribute("any")
+    project_last_activity_at: dt.datetime | None = attribute("datetime")
+    project_name: str | None = attribute("string")
+    project_number: str | None = attribute("string")
+    project_status: Any = attribute("any")
+    project_type: ProjectType | None = attribute("integer", enum=ProjectType)
+    quarter: Any = attribute("any")
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_needs_invoicing: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_pending_invoicing: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_projected_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_worked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    company: Company | Ref | None = relationship("companies")
+    project: Project | Ref | None = relationship("projects")
+    project_manager: Person | Ref | None = relationship("people")
+
+
+@model("proposals")
+class Proposal(Record):
+    """Proposal is a sales document that presents proposed work and pricing to a client for
+    approval. JSON:API type ``proposals`` (``/proposals``)."""
+
+    audit_pdf_url: str | None = attribute("string")
+    """URL of the audit trail PDF. Read-only."""
+    budget_total: int | None = attribute("money", unit="cents")
+    """Total proposal amount. Money in cents (integer subunits of the currency). Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    currency: str | None = attribute("string")
+    """Read-only."""
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    disclaimer: str | None = attribute("string")
+    disclaimer_enabled: bool | None = attribute("boolean")
+    end_date: dt.date | None = attribute("date")
+    exchange_date: dt.date | None = attribute("date")
+    """Read-only."""
+    exchange_rate: Decimal | None = attribute("decimal")
+    """Read-only."""
+    footer: str | None = attribute("string")
+    footer_interpolated: str | None = attribute("string")
+    """Footer with variables interpolated. Read-only."""
+    link_status: ProposalLinkStatus | None = attribute("string", enum=ProposalLinkStatus)
+    """Whether the public link is active or inactive. Read-only."""
+    name: str | None = attribute("string")
+    note: str | None = attribute("string")
+    note_interpolated: str | None = attribute("string")
+    """Note with variables interpolated. Read-only."""
+    original_pdf_url: str | None = attribute("string")
+    """URL of the original proposal PDF. Read-only."""
+    public_uuid: str | None = attribute("string")
+    """UUID for the public proposal link. Read-only."""
+    purchase_order_number: str | None = attribute("string")
+    responder_email: str | None = attribute("string")
+    """Email of the person who accepted the proposal. Read-only."""
+    responder_name: str | None = attribute("string")
+    """Name of the person who accepted the proposal. Read-only."""
+    sent_at: dt.datetime | None = attribute("datetime")
+    """When the proposal was sent to the client. Read-only."""
+    signed: bool | None = attribute("boolean")
+    """Whether the proposal has been signed by the client. Read-only."""
+    status: ProposalStatus | None = attribute("string", enum=ProposalStatus)
+    """Proposal lifecycle status (draft, sent, accepted, rejected)."""
+    status_changed_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    client: Company | Ref | None = relationship("companies")
+    """Client company the proposal is for"""
+    contact: Person | Ref | None = relationship("people")
+    creator: Person | Ref | None = relationship("people")
+    """Person who created the proposal"""
+    deal: Deal | Ref | None = relationship("deals")
+    """Deal this proposal belongs to"""
+    deal_creator: Person | Ref | None = relationship("people")
+    """Person who created the deal"""
+    document_type: DocumentType | Ref | None = relationship("document_types")
+    """Defines the structure, style, and content of the proposal document"""
+    project: Project | Ref | None = relationship("projects")
+    proposal_from: ContactEntry | Ref | None = relationship("contact_entries")
+    """Sender contact information"""
+    proposal_to: ContactEntry | Ref | None = relationship("contact_entries")
+    """Recipient contact information"""
+    responsible: Person | Ref | None = relationship("people")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+    tax_rate: TaxRate | Ref | None = relationship("tax_rates")
+
 
 @model("proposal_reports")
 class ProposalReport(Record):
     """JSON:API type ``proposal_reports`` (``/reports/proposal_reports``)."""
 
+    average_tax_rate_value: float | None = attribute("number")
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    date_signed: Any = attribute("any")
+    link_status: Any = attribute("any")
+    name: str | None = attribute("string")
+    sent_at: dt.datetime | None = attribute("datetime")
+    signed: Any = attribute("any")
+    signed_by_email: Any = attribute("any")
+    status: Any = attribute("any")
+    status_changed_at: dt.datetime | None = attribute("datetime")
+    total_budget_total: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_tax_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    updated_at: dt.datetime | None = attribute("datetime")
+    company: Company | Ref | None = relationship("companies")
+    creator: Person | Ref | None = relationship("people")
+    deal: Deal | Ref | None = relationship("deals")
+    responsible: Person | Ref | None = relationship("people")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
+
+@model("proposal_sections")
+class ProposalSection(Record):
+    """Proposal Section groups Proposal Services within a Proposal. JSON:API type
+    ``proposal_sections`` (no endpoint of its own; included in others)."""
+
+    editor_config: dict[str, Any] | None = attribute("object")
+    """Rich text editor configuration for the section content. Read-only."""
+    name: str | None = attribute("string")
+    """Read-only."""
+    position: int | None = attribute("integer")
+    """Read-only."""
+    preferences: dict[str, Any] | None = attribute("object")
+    """Read-only."""
+    proposal: Proposal | Ref | None = relationship("proposals")
+
+
+@model("proposal_services")
+class ProposalService(Record):
+    """Proposal Service is a line item within a Proposal, representing a specific type of work
+    with its billing details. JSON:API type ``proposal_services`` (no endpoint of its own;
+    included in others)."""
+
+    billable_time: int | None = attribute("integer")
+    """Read-only."""
+    billing_type_id: BillingType | None = attribute("integer", enum=BillingType)
+    """Proposed billing type: Fixed, Time and Materials, or Non-billable. Read-only."""
+    budget_cap_enabled: bool | None = attribute("boolean")
+    """Whether budget cap is enabled for the proposed service. Read-only."""
+    budget_total: int | None = attribute("money", unit="cents")
+    """Total budget of the proposed service. Money in cents (integer subunits of the currency).
+    Read-only."""
+    budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency). Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    currency: str | None = attribute("string")
+    """Read-only."""
+    description: str | None = attribute("string")
+    """Read-only."""
+    discount: float | None = attribute("number", unit="percentage")
+    """Discount percentage on the proposed service. Read-only."""
+    discount_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency). Read-only."""
+    initial_service_id: str | None = attribute("string")
+    """ID of the initial deal service. Read-only."""
+    markup: float | None = attribute("number", unit="percentage")
+    """Markup percentage on the proposed service. Read-only."""
+    markup_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency). Read-only."""
+    name: str | None = attribute("string")
+    """Read-only."""
+    origin_service_id: str | None = attribute("string")
+    """ID of the deal service this proposal service was synced from. Read-only."""
+    position: int | None = attribute("integer")
+    """Read-only."""
+    price: int | None = attribute("money", unit="cents")
+    """Price of the proposed service. Money in cents (integer subunits of the currency).
+    Read-only."""
+    quantity: Decimal | None = attribute("decimal")
+    """Proposed quantity in pieces, hours, or days. Read-only."""
+    revenue: int | None = attribute("money", unit="cents")
+    """Revenue of the proposed service. Money in cents (integer subunits of the currency).
+    Read-only."""
+    unit_id: int | None = attribute("integer")
+    """Read-only."""
+    deal: Deal | Ref | None = relationship("deals")
+    proposal: Proposal | Ref | None = relationship("proposals")
+    proposal_section: ProposalSection | Ref | None = relationship("proposal_sections")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+
+
+@model("pulses")
+class Pulse(Record):
+    """JSON:API type ``pulses`` (``/pulses``)."""
+
+    document_format_id: int | None = attribute("integer")
+    export_params: dict[str, Any] | None = attribute("object")
+    filter_id: int | None = attribute("integer")
+    recipients: list[Any] | None = attribute("array")
+    repeat_schedule_id: int | None = attribute("integer")
+    schedule_day_id: int | None = attribute("integer")
+    schedule_frame_id: int | None = attribute("integer")
+    schedule_hour: int | None = attribute("integer")
+    skip_if_empty: bool | None = attribute("boolean")
+    slack_channel: str | None = attribute("string")
+    teams_channel: str | None = attribute("string")
+    teams_team: str | None = attribute("string")
+    test_pulse: bool | None = attribute("boolean")
+    type_id: int | None = attribute("integer")
+    version: str | None = attribute("string")
+
+
+@model("purchase_orders")
+class PurchaseOrder(Record):
+    """Purchase Order (PO) is a document sent to a vendor to order goods or services. JSON:API
+    type ``purchase_orders`` (``/purchase_orders``)."""
+
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    currency: str | None = attribute("string")
+    delivery_on: dt.date | None = attribute("date")
+    """Expected delivery date."""
+    exchange_rate: Decimal | None = attribute("decimal")
+    """Read-only."""
+    exported: bool | None = attribute("boolean")
+    """Whether the purchase order has been exported to an accounting system. Read-only."""
+    exported_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    footer: str | None = attribute("string")
+    """Read-only."""
+    issued_on: dt.date | None = attribute("date")
+    """Date the purchase order was issued."""
+    note: str | None = attribute("string")
+    """Internal notes on the purchase order."""
+    number: str | None = attribute("string")
+    """Auto-generated purchase order number."""
+    payment_status_id: PurchaseOrderPaymentStatus | None = (
+        attribute("integer", enum=PurchaseOrderPaymentStatus)
+    )
+    """Payment/receipt status (not received, partially received, fully received). Read-only."""
+    received_on: dt.date | None = attribute("date")
+    """Date when goods were received. Read-only."""
+    sent_on: dt.date | None = attribute("date")
+    """Date the purchase order was sent to the vendor."""
+    sent_status: PurchaseOrderSentStatus | None = attribute("integer", enum=PurchaseOrderSentStatus)
+    """Whether the purchase order has been sent. Read-only."""
+    status_id: PurchaseOrderStatus | None = attribute("integer", enum=PurchaseOrderStatus)
+    """Purchase order status (draft or finalized)."""
+    subject: str | None = attribute("string")
+    subscriber_ids: list[Any] | None = attribute("array")
+    total_cost: int | None = attribute("money", unit="cents")
+    """Total cost before tax. Money in cents (integer subunits of the currency). Read-only."""
+    total_cost_with_tax: int | None = attribute("money", unit="cents")
+    """Total cost including tax. Money in cents (integer subunits of the currency). Read-only.
+    """
+    total_received: int | None = attribute("money", unit="cents")
+    """Total amount received via bills. Money in cents (integer subunits of the currency).
+    Read-only."""
+    attachment: Attachment | Ref | None = relationship("attachments")
+    creator: Person | Ref | None = relationship("people")
+    """Person who created the purchase order"""
+    deal: Deal | Ref | None = relationship("deals")
+    """Deal/budget this purchase order belongs to"""
+    document_type: DocumentType | Ref | None = relationship("document_types")
+    vendor: Company | Ref | None = relationship("companies")
+    """Vendor company this purchase order is sent to"""
+
+
+@model("rate_cards")
+class RateCard(Record):
+    """Rate Card is a reusable price list containing Prices (service templates) for Service
+    Types. JSON:API type ``rate_cards`` (``/rate_cards``)."""
+
+    archived_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    name: str | None = attribute("string")
+    prices_count: int | None = attribute("integer")
+    """Read-only."""
+    company: Company | Ref | None = relationship("companies")
+    """Company (client, or organization's company for default rate cards) the rate card is for
+    """
+
+
+@model("report_categories")
+class ReportCategory(Record):
+    """JSON:API type ``report_categories`` (``/report_categories``)."""
+
+    color_id: int | None = attribute("integer")
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+
+
+@model("resource_requests")
+class ResourceRequest(Record):
+    """Resource request (staffing request) represents a request to allocate a person to a
+    service for a given date range. JSON:API type ``resource_requests``
+    (``/resource_requests``)."""
+
+    booking_method_id: BookingMethod | None = attribute("integer", enum=BookingMethod)
+    """Booking method used for calculating the allocation."""
+    canceled_at: dt.datetime | None = attribute("datetime")
+    """ISO timestamp when the request was canceled. Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """ISO timestamp when the resource request was created. Read-only."""
+    currency: str | None = attribute("string")
+    """Currency code for the cost rate (e.g."""
+    custom_fields: dict[str, Any] | None = attribute("object")
+    """Employee custom field values."""
+    ended_on: dt.date | None = attribute("date")
+    """End date of the requested allocation (YYYY-MM-DD)."""
+    exchange_date: dt.date | None = attribute("date")
+    """Date the exchange rate was calculated. Read-only."""
+    exchange_rate: Decimal | None = attribute("decimal")
+    """Exchange rate applied to the cost. Read-only."""
+    exchange_rate_normalized: Decimal | None = attribute("decimal")
+    """Normalized exchange rate. Read-only."""
+    fields: dict[str, Any] | None = attribute("object")
+    """System-defined person profile attributes as a key-value hash."""
+    max_cost_per_hour: int | None = attribute("money", unit="cents")
+    """Maximum acceptable cost per hour for the requested resource. Money in cents (integer
+    subunits of the currency)."""
+    note: str | None = attribute("string")
+    """Additional notes for the request (free-text, HTML escaped)."""
+    percentage: float | None = attribute("number", unit="percentage")
+    """Percentage of daily capacity (0-100)."""
+    rejected_reason: str | None = attribute("string")
+    """Reason for rejection. Read-only."""
+    resolved_at: dt.datetime | None = attribute("datetime")
+    """ISO timestamp when the request was resolved. Read-only."""
+    started_on: dt.date | None = attribute("date")
+    """Start date of the requested allocation (YYYY-MM-DD)."""
+    status: ResourceRequestStatus | None = attribute("string", enum=ResourceRequestStatus)
+    """Status of the resource request. Read-only."""
+    time: int | None = attribute("integer", unit="minutes")
+    """Time in minutes per day. In minutes."""
+    time_to_close: int | None = attribute("integer")
+    """Time to close the request in seconds (from creation to
+    resolution/rejection/cancellation). Read-only."""
+    title: str | None = attribute("string")
+    """Title or label of the resource request."""
+    total_time: int | None = attribute("integer", unit="minutes")
+    """Total time in minutes distributed across the full date range. In minutes."""
+    creator: Person | Ref | None = relationship("people")
+    """Person who created this resource request"""
+    custom_field_attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
+    """Attachments linked via custom field values"""
+    custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
+    """People linked via custom field values (no nested includes supported)"""
+    resolver: Person | Ref | None = relationship("people")
+    """Person who resolved or rejected this resource request"""
+    service: Service | Ref | None = relationship("services")
+    """Service (budget line item) the resource is being requested for"""
+
+
+@model("revenue_distributions")
+class RevenueDistribution(Record):
+    """JSON:API type ``revenue_distributions`` (``/revenue_distributions``)."""
+
+
+@model("roles")
+class Role(Record):
+    """Permission set (also called a role) defines a named group of permissions that controls
+    what a person can do in the organization. JSON:API type ``roles`` (``/roles``)."""
+
+    base_role_id: int | None = attribute("integer")
+    description: str | None = attribute("string")
+    name: str | None = attribute("string")
+    permissions: Any = attribute("any")
+    resolved_permissions: dict[str, Any] | None = attribute("object")
+    user_type_id: RoleUserType | None = attribute("integer", enum=RoleUserType)
+
 
 @model("salaries")
 class Salary(Record):
-    """JSON:API type ``salaries`` (``/salaries``)."""
+    """Salary (Cost Rate) defines a person's compensation and working capacity for a given
+    period. JSON:API type ``salaries`` (``/salaries``)."""
 
-    alternating_hours: list[Any] | None = attribute("array")
-    cost: int | None = attribute("money")
+    alternating_hours: bool | None = attribute("boolean")
+    """Defines whether working hours capacity is alternating between two weeks."""
+    cost: int | None = attribute("money", unit="cents")
+    """Gross compensation amount per pay period (depends on salary_type). Money in cents
+    (integer subunits of the currency)."""
     created_at: dt.datetime | None = attribute("datetime")
     currency: str | None = attribute("string")
+    default_salary: bool | None = attribute("boolean")
+    """Legacy flag, always set to false for new records."""
     ended_on: dt.date | None = attribute("date")
-    holiday_calendar_id: int | None = attribute("integer")
+    """Date when the salary ended."""
+    hourly_rate: int | None = attribute("money", unit="cents")
+    """Hourly rate of the salary (auto-calculated from cost, working_hours and salary_type).
+    Money in cents (integer subunits of the currency). Read-only."""
     note: str | None = attribute("string")
-    overhead: int | None = attribute("money")
-    salary_type_id: int | None = attribute("integer")
+    overhead: bool | None = attribute("boolean")
+    """Does the salary generates overhead (cost) for the organization?."""
+    salary_type_id: SalaryType | None = attribute("integer", enum=SalaryType)
     started_on: dt.date | None = attribute("date")
+    """Date when the salary started."""
     updated_at: dt.datetime | None = attribute("datetime")
-    working_hours: list[Any] | None = attribute("array")
+    working_hours: list[float] | None = attribute("array", unit="hours")
+    """Working hours for each day of the week (0-24). In hours."""
+    holiday_calendar: HolidayCalendar | Ref | None = relationship("holiday_calendars")
+    """Holiday calendar assigned to this salary period, affects availability calculations"""
     organization: Organization | Ref | None = relationship("organizations")
     person: Person | Ref | None = relationship("people")
 
@@ -1062,120 +4612,609 @@ class Salary(Record):
 class SalaryReport(Record):
     """JSON:API type ``salary_reports`` (``/reports/salary_reports``)."""
 
+    count: int | None = attribute("integer")
+    date: dt.date | None = attribute("date")
+    engagement_ended_on: dt.date | None = attribute("date")
+    engagement_started_on: dt.date | None = attribute("date")
+    estimated_weekly_hours: Any = attribute("any")
+    people_custom_fields: Any = attribute("any")
+    salary_id: int | None = attribute("integer")
+    salary_type_id: SalaryType | None = attribute("integer", enum=SalaryType)
+    time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_annually_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_bi_weekly_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_hourly_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_monthly_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_weekly_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    overhead: Overhead | Ref | None = relationship("overheads")
+    person: Person | Ref | None = relationship("people")
+
+
+@model("scenarios")
+class Scenario(Record):
+    """Scenario is a financial what-if plan tied to a deal. JSON:API type ``scenarios`` (no
+    endpoint of its own; included in others)."""
+
+    budget: int | None = attribute("money", unit="cents")
+    """Total budget amount for this scenario in cents. Money in cents (integer subunits of the
+    currency). Read-only."""
+    copy_services: bool | None = attribute("boolean")
+    """When true on create, automatically copies all sections and services from the deal into
+    the scenario."""
+    cost: int | None = attribute("money", unit="cents")
+    """Total cost for this scenario in cents. Money in cents (integer subunits of the currency).
+    Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """When the scenario was created. Read-only."""
+    currency: str | None = attribute("string")
+    """Currency code for this scenario (e.g."""
+    date: dt.date | None = attribute("date")
+    """Start date of the scenario."""
+    description: str | None = attribute("string")
+    """Optional description of the scenario."""
+    end_date: dt.date | None = attribute("date")
+    """End date of the scenario."""
+    margin: float | None = attribute("number", unit="percentage")
+    """Profit margin for this scenario as a percentage (0-100 scale). Read-only."""
+    name: str | None = attribute("string")
+    profit: int | None = attribute("money", unit="cents")
+    """Profit for this scenario in cents (revenue minus cost). Money in cents (integer subunits
+    of the currency). Read-only."""
+    revenue: int | None = attribute("money", unit="cents")
+    """Total revenue for this scenario in cents. Money in cents (integer subunits of the
+    currency). Read-only."""
+    updated_at: dt.datetime | None = attribute("datetime")
+    """When the scenario was last updated. Read-only."""
+    deal: Deal | Ref | None = relationship("deals")
+    """The deal this scenario belongs to"""
+
+
+@model("scenario_bookings")
+class ScenarioBooking(Record):
+    """ScenarioBooking represents planned time allocation for a person assigned to a scenario
+    service (ScenarioItem). JSON:API type ``scenario_bookings`` (no endpoint of its own;
+    included in others)."""
+
+    booking_method_id: BookingMethod | None = attribute("integer", enum=BookingMethod)
+    """How time is allocated: per day ("1"), percentage ("2"), or total hours ("3")."""
+    custom_fields: dict[str, Any] | None = attribute("object")
+    ended_on: dt.date | None = attribute("date")
+    """End date of the booking."""
+    note: str | None = attribute("string")
+    """Optional note or comment on the booking."""
+    percentage: float | None = attribute("number", unit="percentage")
+    """Percentage of daily capacity (0-100)."""
+    started_on: dt.date | None = attribute("date")
+    """Start date of the booking."""
+    time: int | None = attribute("integer", unit="minutes")
+    """Minutes per day. In minutes."""
+    total_time: int | None = attribute("integer", unit="minutes")
+    """Total minutes across the full date range. In minutes."""
+    total_working_days: int | None = attribute("integer")
+    """Number of working days in the booking date range. Read-only."""
+    person: Person | Ref | None = relationship("people")
+    """The person this booking is for (derived from the scenario item)"""
+    scenario_item: ScenarioItem | Ref | None = relationship("scenario_items")
+    """The scenario item (person assigned to a scenario service) that this booking belongs to"""
+
+
+@model("scenario_items")
+class ScenarioItem(Record):
+    """ScenarioItem assigns a person to a specific ScenarioService within a Scenario. JSON:API
+    type ``scenario_items`` (no endpoint of its own; included in others)."""
+
+    cost: int | None = attribute("money", unit="cents")
+    """Cost rate override for this person in cents. Money in cents (integer subunits of the
+    currency)."""
+    currency: str | None = attribute("string")
+    """Currency code inherited from the scenario service. Read-only."""
+    discount: float | None = attribute("number", unit="percentage")
+    """Discount percentage applied to this person's rate (0-100)."""
+    discount_amount: int | None = attribute("money", unit="cents")
+    """Computed discount amount in cents. Money in cents (integer subunits of the currency).
+    Read-only."""
+    end_date: dt.date | None = attribute("date")
+    """End date of this person's assignment on the service."""
+    markup: float | None = attribute("number", unit="percentage")
+    """Markup percentage applied to this person's rate."""
+    markup_amount: int | None = attribute("money", unit="cents")
+    """Computed markup amount in cents. Money in cents (integer subunits of the currency).
+    Read-only."""
+    name: str | None = attribute("string")
+    """Name of the scenario item."""
+    price: int | None = attribute("money", unit="cents")
+    """Billable rate override for this person in cents. Money in cents (integer subunits of the
+    currency)."""
+    start_date: dt.date | None = attribute("date")
+    """Start date of this person's assignment on the service."""
+    used_quantity: float | None = attribute("number")
+    """Quantity of units (hours/days/pieces) assigned to this person on the service."""
+    person: Person | Ref | None = relationship("people")
+    """The person assigned to this service in the scenario"""
+    scenario: Scenario | Ref | None = relationship("scenarios")
+    """The scenario this item belongs to (via scenario service)"""
+    scenario_service: ScenarioService | Ref | None = relationship("scenario_services")
+    """The scenario service this item belongs to"""
+
+
+@model("scenario_sections")
+class ScenarioSection(Record):
+    """ScenarioSection is a grouping of ScenarioServices within a Scenario, mirroring how
+    Sections group Services within a Deal. JSON:API type ``scenario_sections`` (no endpoint of
+    its own; included in others)."""
+
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    scenario: Scenario | Ref | None = relationship("scenarios")
+    """The scenario this section belongs to"""
+
+
+@model("scenario_services")
+class ScenarioService(Record):
+    """ScenarioService is a service line item within a Scenario, equivalent to a Service on a
+    Deal. JSON:API type ``scenario_services`` (no endpoint of its own; included in others)."""
+
+    billing_type_id: BillingType | None = attribute("integer", enum=BillingType)
+    budget_cap_enabled: bool | None = attribute("boolean")
+    """Whether budget cap is enabled for this service."""
+    cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency). Read-only."""
+    description: str | None = attribute("string")
+    discount: float | None = attribute("number", unit="percentage")
+    """Discount percentage (0-100)."""
+    markup: float | None = attribute("number", unit="percentage")
+    """Markup percentage."""
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    price: int | None = attribute("money", unit="cents")
+    """Per-unit rate in cents (e.g. Money in cents (integer subunits of the currency)."""
+    profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency). Read-only."""
+    quantity: Decimal | None = attribute("decimal")
+    """Quantity of units (hours, pieces, days)."""
+    revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency). Read-only."""
+    unit_id: Unit | None = attribute("integer", enum=Unit)
+    deal: Deal | Ref | None = relationship("deals")
+    """The deal this scenario service is associated with"""
+    scenario: Scenario | Ref | None = relationship("scenarios")
+    """The scenario this service belongs to"""
+    scenario_section: ScenarioSection | Ref | None = relationship("scenario_sections")
+    """The scenario section this service belongs to"""
+    service_type: ServiceType | Ref | None = relationship("service_types")
+
+
+@model("search-quick-results")
+class SearchResult(Record):
+    """Search Quick Result represents an item returned from the global quick search. JSON:API
+    type ``search-quick-results`` (no endpoint of its own; included in others)."""
+
+    icon: str | None = attribute("string")
+    """Icon of the search result record."""
+    meta: dict[str, Any] | None = attribute("object")
+    record_id: str | None = attribute("string")
+    record_type: str | None = attribute("string")
+    subtitle: str | None = attribute("string")
+    title: str | None = attribute("string")
+
+
+@model("sections")
+class Section(Record):
+    """Section is an ordered grouping of Services within a Deal or Budget. JSON:API type
+    ``sections`` (``/sections``)."""
+
+    editor_config: dict[str, Any] | None = attribute("object")
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    preferences: dict[str, Any] | None = attribute("object")
+    deal: Deal | Ref | None = relationship("deals")
+
 
 @model("services")
 class Service(Record):
-    """JSON:API type ``services`` (``/services``)."""
+    """Service is a line item on a Deal or Budget representing a type of work to be delivered
+    (e.g. JSON:API type ``services`` (``/services``)."""
 
     billable: bool | None = attribute("boolean")
-    billable_time: int | None = attribute("integer")
-    billing_type_id: int | None = attribute("integer")
-    booked_time: int | None = attribute("integer")
+    """Is the service billable to the client?."""
+    billable_time: int | None = attribute("integer", unit="minutes")
+    """Billable time that will be communicated to the client Company (affects revenue). In
+    minutes. Read-only."""
+    billing_type_id: BillingType | None = attribute("integer", enum=BillingType)
+    booked_time: int | None = attribute("integer", unit="minutes")
+    """Defines how much time is booked (planned) for people to work on this service. In minutes.
+    Read-only."""
     booking_tracking_enabled: bool | None = attribute("boolean")
+    """Is booking tracking enabled for the service?."""
     budget_cap_enabled: bool | None = attribute("boolean")
-    budget_total: int | None = attribute("money")
-    budget_total_default: int | None = attribute("money")
-    budget_total_normalized: int | None = attribute("money")
-    budget_used: int | None = attribute("money")
-    budget_used_default: int | None = attribute("money")
-    budget_used_normalized: int | None = attribute("money")
-    budgeted_time: int | None = attribute("integer")
-    cost: int | None = attribute("money")
-    cost_default: int | None = attribute("money")
-    cost_normalized: int | None = attribute("money")
+    """Is budget cap enabled for the service?."""
+    budget_total: int | None = attribute("money", unit="cents")
+    """Total budget of the service. Money in cents (integer subunits of the currency).
+    Read-only."""
+    budget_total_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget_total_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget_used: int | None = attribute("money", unit="cents")
+    """Budget used on the service (used for progress tracking). Money in cents (integer subunits
+    of the currency). Read-only."""
+    budget_used_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budget_used_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    budgeted_time: int | None = attribute("integer", unit="minutes")
+    """Defines total time budget on the service which is agreed upon with the client Company. In
+    minutes. Read-only."""
+    cost: int | None = attribute("money", unit="cents")
+    """Organizational cost of the service (affects profit). Money in cents (integer subunits of
+    the currency). Read-only."""
+    cost_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    cost_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     currency: str | None = attribute("string")
     currency_default: str | None = attribute("string")
     currency_normalized: str | None = attribute("string")
     custom_fields: dict[str, Any] | None = attribute("object")
     deleted_at: dt.datetime | None = attribute("datetime")
     description: str | None = attribute("string")
-    discount: float | None = attribute("number")
-    discount_amount: int | None = attribute("money")
-    discount_amount_default: int | None = attribute("money")
-    discount_amount_normalized: int | None = attribute("money")
+    discount: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    discount_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    discount_amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    discount_amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     editor_config: dict[str, Any] | None = attribute("object")
-    estimated_cost: int | None = attribute("money")
-    estimated_time: int | None = attribute("integer")
-    expense_amount: int | None = attribute("money")
-    expense_amount_default: int | None = attribute("money")
-    expense_amount_normalized: int | None = attribute("money")
-    expense_billable_amount: int | None = attribute("money")
-    expense_billable_amount_default: int | None = attribute("money")
-    expense_billable_amount_normalized: int | None = attribute("money")
+    estimated_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    estimated_time: int | None = attribute("integer", unit="minutes")
+    """Estimated time for work to be done (used for internal planning and tracking). In minutes.
+    """
+    expense_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    expense_amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    expense_amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    expense_billable_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    expense_billable_amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    expense_billable_amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     expense_tracking_enabled: bool | None = attribute("boolean")
-    future_booked_time: int | None = attribute("integer")
-    future_budget_used: int | None = attribute("money")
-    future_budget_used_default: int | None = attribute("money")
-    future_budget_used_normalized: int | None = attribute("money")
-    future_cost: int | None = attribute("money")
-    future_cost_default: int | None = attribute("money")
-    future_cost_normalized: int | None = attribute("money")
-    future_revenue: int | None = attribute("money")
-    future_revenue_default: int | None = attribute("money")
-    future_revenue_normalized: int | None = attribute("money")
-    hourly_rate: int | None = attribute("money")
-    hourly_rate_default: int | None = attribute("money")
-    hourly_rate_normalized: int | None = attribute("money")
+    """Is expense tracking enabled for the service?."""
+    future_booked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    future_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    future_budget_used_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    future_budget_used_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    future_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    future_cost_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    future_cost_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    future_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    future_revenue_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    future_revenue_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    hourly_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    hourly_rate_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    hourly_rate_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     initial_service_id: int | None = attribute("integer")
-    limitation_type: str | None = attribute("string")
-    markup: float | None = attribute("number")
-    markup_amount: int | None = attribute("money")
-    markup_amount_default: int | None = attribute("money")
-    markup_amount_normalized: int | None = attribute("money")
+    limitation_type: ServiceLimitationType | None = attribute("string", enum=ServiceLimitationType)
+    """How time & expense tracking limits are enforced: no_limitation, estimate_limitation,
+    quantity_limitation, or budget_fully_used."""
+    markup: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    markup_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    markup_amount_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    markup_amount_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     name: str | None = attribute("string")
     origin_service_id: int | None = attribute("integer")
     position: int | None = attribute("integer")
-    price: int | None = attribute("money")
-    price_default: int | None = attribute("money")
-    price_normalized: int | None = attribute("money")
+    """Position of the service in the Section."""
+    price: int | None = attribute("money", unit="cents")
+    """Per-unit rate in cents (e.g. Money in cents (integer subunits of the currency)."""
+    price_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    price_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     pricing_type_id: int | None = attribute("integer")
-    profit: int | None = attribute("money")
-    profit_default: int | None = attribute("money")
-    profit_margin: float | None = attribute("number")
-    profit_normalized: int | None = attribute("money")
-    projected_revenue: int | None = attribute("money")
-    projected_revenue_default: int | None = attribute("money")
-    projected_revenue_normalized: int | None = attribute("money")
+    profit: int | None = attribute("money", unit="cents")
+    """Profit made on the service. Money in cents (integer subunits of the currency). Read-only.
+    """
+    profit_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    profit_margin: Decimal | None = attribute("decimal", unit="percentage")
+    """A percentage (0-100)."""
+    profit_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    projected_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    projected_revenue_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    projected_revenue_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
     quantity: Decimal | None = attribute("decimal")
-    revenue: int | None = attribute("money")
-    revenue_default: int | None = attribute("money")
-    revenue_normalized: int | None = attribute("money")
-    rolled_over_time: int | None = attribute("integer")
+    """Quantity in pieces, hours or days that service is budgeting for (e.g."""
+    revenue: int | None = attribute("money", unit="cents")
+    """Revenue made on the service (affects profit). Money in cents (integer subunits of the
+    currency). Read-only."""
+    revenue_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    revenue_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    rolled_over_time: int | None = attribute("integer", unit="minutes")
+    """Rolled over time from previous budget period on the service. In minutes."""
     time_tracking_enabled: bool | None = attribute("boolean")
+    """Is time tracking enabled for the service?."""
     tracking_enabled: bool | None = attribute("boolean")
-    unapproved_time: int | None = attribute("integer")
-    unit_id: int | None = attribute("integer")
-    work_cost: int | None = attribute("money")
-    work_cost_default: int | None = attribute("money")
-    work_cost_normalized: int | None = attribute("money")
-    worked_time: int | None = attribute("integer")
-    custom_field_attachments: list[Record | Ref] | None = relationship("attachments", many=True)
+    unapproved_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    unit_id: Unit | None = attribute("integer", enum=Unit)
+    work_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    work_cost_default: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    work_cost_normalized: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    worked_time: int | None = attribute("integer", unit="minutes")
+    """Time people actually worked on the service (affects costs). In minutes. Read-only."""
+    custom_field_attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
     custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
     deal: Deal | Ref | None = relationship("deals")
     organization: Organization | Ref | None = relationship("organizations")
     person: Person | Ref | None = relationship("people")
-    section: Record | Ref | None = relationship("sections")
+    section: Section | Ref | None = relationship("sections")
     service_type: ServiceType | Ref | None = relationship("service_types")
+
+
+@model("service_assignments")
+class ServiceAssignment(Record):
+    """Service Assignment is a junction record linking a person to a specific service within a
+    deal/budget. JSON:API type ``service_assignments`` (``/service_assignments``)."""
+
+    person: Person | Ref | None = relationship("people")
+    service: Service | Ref | None = relationship("services")
 
 
 @model("service_reports")
 class ServiceReport(Record):
     """JSON:API type ``service_reports`` (``/reports/service_reports``)."""
 
+    average_actual_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_budget_usage: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_discount: float | None = attribute("number")
+    average_forecasted_budget_usage: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_forecasted_time_usage: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    average_markup: float | None = attribute("number")
+    average_profit_margin: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    billable: Any = attribute("any")
+    billing_type: BillingType | None = attribute("integer", enum=BillingType)
+    booking_tracking_enabled: bool | None = attribute("boolean")
+    budget_cap_enabled: bool | None = attribute("boolean")
+    budget_custom_fields: Any = attribute("any")
+    budget_status: BudgetStatus | None = attribute("integer", enum=BudgetStatus)
+    count: int | None = attribute("integer")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    deal_custom_fields: Any = attribute("any")
+    expense_tracking_enabled: bool | None = attribute("boolean")
+    limitation_type: LimitationType | None = attribute("integer", enum=LimitationType)
+    project_type: ProjectType | None = attribute("integer", enum=ProjectType)
+    sales_status_id: int | None = attribute("integer")
+    section_name: str | None = attribute("string")
+    section_position: Any = attribute("any")
+    service_billable: Any = attribute("any")
+    service_deal_date: dt.date | None = attribute("date")
+    service_description: Any = attribute("any")
+    service_discount: Any = attribute("any")
+    service_markup: Any = attribute("any")
+    service_name: str | None = attribute("string")
+    service_position: Any = attribute("any")
+    service_unit: Any = attribute("any")
+    stage_status: Any = attribute("any")
+    stage_type: StageType | None = attribute("integer", enum=StageType)
+    time_tracking_enabled: bool | None = attribute("boolean")
+    total_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_booked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_budget_remaining: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budget_total: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_budgeted_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_discount_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_estimated_remaining_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_estimated_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_expense_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_forecasted_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_forecasted_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_future_booked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_future_budget_used: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_left_to_schedule_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_markup_amount: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_price: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_projected_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_remaining_scheduled_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_rolled_over_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_unapproved_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_worked_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_worked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    unit: Unit | None = attribute("integer", enum=Unit)
+    budget: Deal | Ref | None = relationship("deals")
+    company: Company | Ref | None = relationship("companies")
+    deal_status: DealStatus | Ref | None = relationship("deal_statuses")
+    origin_deal: Deal | Ref | None = relationship("deals")
+    pipeline: Pipeline | Ref | None = relationship("pipelines")
+    project: Project | Ref | None = relationship("projects")
+    responsible: Person | Ref | None = relationship("people")
+    section: Section | Ref | None = relationship("sections")
+    service: Service | Ref | None = relationship("services")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
 
 @model("service_types")
 class ServiceType(Record):
-    """JSON:API type ``service_types`` (``/service_types``)."""
+    """Service Type categorizes the kinds of work an organization delivers (e.g. JSON:API type
+    ``service_types`` (``/service_types``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
     description: str | None = attribute("string")
     name: str | None = attribute("string")
     organization: Organization | Ref | None = relationship("organizations")
 
 
+@model("service_type_assignments")
+class ServiceTypeAssignment(Record):
+    """Service Type Assignment is a junction record linking a person to a service type,
+    indicating which categories of work they perform (e.g. JSON:API type
+    ``service_type_assignments`` (``/service_type_assignments``)."""
+
+    person: Person | Ref | None = relationship("people")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+
+
+@model("sessions")
+class Session(Record):
+    """JSON:API type ``sessions`` (``/sessions``)."""
+
+    app_version: str | None = attribute("string")
+    browser: str | None = attribute("string")
+    cordova_device_model: Any = attribute("any")
+    cordova_device_platform: Any = attribute("any")
+    cordova_device_uid: Any = attribute("any")
+    cordova_device_version: Any = attribute("any")
+    device: str | None = attribute("string")
+    firebase_token: str | None = attribute("string")
+    name: str | None = attribute("string")
+    platform: str | None = attribute("string")
+    read_only: bool | None = attribute("boolean")
+
+
+@model("slack_channel")
+class SlackChannel(Record):
+    """Slack Channel represents a Slack channel connected to the organization via Slack
+    integration. JSON:API type ``slack_channel`` (no endpoint of its own; included in others).
+    """
+
+    is_archived: bool | None = attribute("boolean")
+    """Read-only."""
+    name: str | None = attribute("string")
+    """Read-only."""
+    private: bool | None = attribute("boolean")
+    """Read-only."""
+
+
+@model("slack_messages")
+class SlackMessage(Record):
+    """Slack Message represents a message in a Slack channel. JSON:API type ``slack_messages``
+    (no endpoint of its own; included in others)."""
+
+    blocks: list[dict[str, Any]] | None = attribute("array")
+    """Slack Block Kit layout blocks — structured rich-text elements (sections, images, actions,
+    etc.) that compose the message body."""
+    channel_id: str | None = attribute("string")
+    created_at: str | None = attribute("string")
+    """Read-only."""
+    reply_count: int | None = attribute("integer")
+    """Read-only."""
+    text: str | None = attribute("string")
+    thread_ts: str | None = attribute("string")
+    """Slack thread parent message ID (Slack ts format) — groups replies under one conversation.
+    """
+    user: str | None = attribute("string")
+    """Read-only."""
+
+
+@model("slack_users")
+class SlackUser(Record):
+    """Slack User represents an active workspace member in the connected Slack organization.
+    JSON:API type ``slack_users`` (no endpoint of its own; included in others)."""
+
+    avatar_url: str | None = attribute("string")
+    """URL of the user's Slack profile avatar (72x72px). Read-only."""
+    display_name: str | None = attribute("string")
+    """Display name chosen by the user in their Slack profile. Read-only."""
+    email: str | None = attribute("string")
+    """Email address from the user's Slack profile. Read-only."""
+    name: str | None = attribute("string")
+    """Slack username (handle) without the @ prefix. Read-only."""
+    real_name: str | None = attribute("string")
+    """Full real name from the user's Slack profile. Read-only."""
+    status_emoji: str | None = attribute("string")
+    """Custom status emoji set by the user (e.g. Read-only."""
+    status_text: str | None = attribute("string")
+    """Custom status text set by the user (e.g. Read-only."""
+    timezone: str | None = attribute("string")
+    """IANA timezone identifier from the user's Slack settings (e.g. Read-only."""
+    title: str | None = attribute("string")
+    """Job title or role set in the user's Slack profile. Read-only."""
+
+
 @model("subsidiaries")
 class Subsidiary(Record):
-    """JSON:API type ``subsidiaries`` (``/subsidiaries``)."""
+    """Subsidiary represents a legal entity within an Organization (e.g. JSON:API type
+    ``subsidiaries`` (``/subsidiaries``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
     facility_costs: Any = attribute("any")
@@ -1185,26 +5224,248 @@ class Subsidiary(Record):
     invoice_number_scope: Any = attribute("any")
     name: str | None = attribute("string")
     show_delivery_date: bool | None = attribute("boolean")
-    custom_domain: Record | Ref | None = relationship("custom_domains")
-    default_bank_account: Record | Ref | None = relationship("bank_accounts")
+    custom_domain: CustomDomain | Ref | None = relationship("custom_domains")
+    default_bank_account: BankAccount | Ref | None = relationship("bank_accounts")
     default_document_type: DocumentType | Ref | None = relationship("document_types")
     default_tax_rate: TaxRate | Ref | None = relationship("tax_rates")
     organization: Organization | Ref | None = relationship("organizations")
+
+
+@model("surveys")
+class Survey(Record):
+    """Survey (Form) is a customizable form for collecting structured data within a project.
+    JSON:API type ``surveys`` (``/surveys``)."""
+
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    description: str | None = attribute("string")
+    submission_access: bool | None = attribute("boolean")
+    title: str | None = attribute("string")
+    creator: Person | Ref | None = relationship("people")
+    project: Project | Ref | None = relationship("projects")
+    survey_fields: list[SurveyField | Ref] | None = relationship("survey_fields", many=True)
+
+
+@model("survey_fields")
+class SurveyField(Record):
+    """Survey Field defines a question or input within a form (survey). JSON:API type
+    ``survey_fields`` (``/survey_fields``)."""
+
+    aggregation_type_id: int | None = attribute("integer")
+    customizable_type: CustomizableType | None = attribute("string", enum=CustomizableType)
+    data_type_id: str | None = attribute("string")
+    description: str | None = attribute("string")
+    formatting_type_id: int | None = attribute("integer")
+    global_: bool | None = attribute("boolean", name="global")
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    quick_add_enabled: bool | None = attribute("boolean")
+    required: bool | None = attribute("boolean")
+    show_in_add_edit_views: bool | None = attribute("boolean")
+    custom_field_people: list[Person | Ref] | None = relationship("people", many=True)
+    options: list[SurveyFieldOption | Ref] | None = relationship("survey_field_options", many=True)
+    origin_field: CustomField | Ref | None = relationship("custom_fields")
+    survey: Survey | Ref | None = relationship("surveys")
+
+
+@model("survey_field_options")
+class SurveyFieldOption(Record):
+    """Survey Field Option is a selectable choice for a dropdown (select) or multi-select survey
+    field. JSON:API type ``survey_field_options`` (``/survey_field_options``)."""
+
+    color_id: str | None = attribute("string")
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    survey_field: SurveyField | Ref | None = relationship("survey_fields")
 
 
 @model("survey_reports")
 class SurveyReport(Record):
     """JSON:API type ``survey_reports`` (``/reports/survey_reports``)."""
 
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    survey_id: int | None = attribute("integer")
+    title: str | None = attribute("string")
+    creator: Person | Ref | None = relationship("people")
+    project: Project | Ref | None = relationship("projects")
+    survey: Survey | Ref | None = relationship("surveys")
+    updater: Person | Ref | None = relationship("people")
+
+
+@model("survey_responses")
+class SurveyResponse(Record):
+    """JSON:API type ``survey_responses`` (``/survey_responses``)."""
+
+    custom_fields: dict[str, Any] | None = attribute("object")
+    survey_fields: list[Any] | None = attribute("array")
+    survey_id: int | None = attribute("integer")
+
+
+@model("tags")
+class Tag(Record):
+    """JSON:API type ``tags`` (``/tags``)."""
+
+
+@model("tasks")
+class Task(Record):
+    """Task represents a unit of work that can be assigned to a person. JSON:API type ``tasks``
+    (``/tasks``)."""
+
+    attachment_ids: list[Any] | None = attribute("array")
+    blocking_dependency_count: int | None = attribute("integer")
+    """Number of tasks that this task is blocking. Read-only."""
+    closed: bool | None = attribute("boolean")
+    """Is the task closed?. Read-only."""
+    closed_at: dt.datetime | None = attribute("datetime")
+    """When the task was closed. Read-only."""
+    created_at: dt.datetime | None = attribute("datetime")
+    """When the task was created. Read-only."""
+    custom_fields: dict[str, Any] | None = attribute("object")
+    description: str | None = attribute("string")
+    due_date: dt.date | None = attribute("date")
+    """Due date of the task."""
+    due_time: str | None = attribute("string")
+    """Specific time of day for the due date (HH:MM format)."""
+    initial_estimate: int | None = attribute("integer", unit="minutes")
+    """Initial time estimate. In minutes."""
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    """Date of last activity on the task. Read-only."""
+    open_subtask_count: int | None = attribute("integer")
+    """Number of open (not completed) subtasks. Read-only."""
+    open_todo_count: int | None = attribute("integer")
+    """Number of open (not completed) todos. Read-only."""
+    private: bool | None = attribute("boolean")
+    """Private tasks are only visible to task subscribers."""
+    remaining_time: int | None = attribute("integer", unit="minutes")
+    """Remaining time to be worked on the task (still an estimate). In minutes."""
+    repeat_on_date: dt.date | None = attribute("date")
+    repeat_on_interval: Any = attribute("any")
+    repeat_on_monthday: Any = attribute("any")
+    repeat_on_weekday: Any = attribute("any")
+    repeat_schedule_id: int | None = attribute("integer")
+    service_id: int | None = attribute("integer")
+    skip_reposition: bool | None = attribute("boolean")
+    start_date: dt.date | None = attribute("date")
+    """Start date of the task."""
+    subscriber_ids: list[str] | None = attribute("array")
+    """IDs of people subscribed to task updates."""
+    subtask_count: int | None = attribute("integer")
+    """Number of subtasks. Read-only."""
+    tag_list: list[str] | None = attribute("array")
+    """Tags assigned to the task."""
+    task_number: str | None = attribute("string")
+    """Number used for reference. Read-only."""
+    title: str | None = attribute("string")
+    todo_count: int | None = attribute("integer")
+    """Number of todos. Read-only."""
+    type_id: TaskType | None = attribute("integer", enum=TaskType)
+    """Indicates if the task is a task or a milestone."""
+    waiting_on_dependency_count: int | None = attribute("integer")
+    """Number of tasks that this task is waiting on. Read-only."""
+    worked_time: int | None = attribute("integer", unit="minutes")
+    """Time people worked on the task. In minutes. Read-only."""
+    assignee: Person | Ref | None = relationship("people")
+    """Person assigned to the task - a responsible person to deliver the task"""
+    attachments: list[Attachment | Ref] | None = relationship("attachments", many=True)
+    creator: Person | Ref | None = relationship("people")
+    """Person who created the task"""
+    parent_task: Task | Ref | None = relationship("tasks")
+    """Parent task (if the task is a subtask)"""
+    project: Project | Ref | None = relationship("projects")
+    task_list: TaskList | Ref | None = relationship("task_lists")
+    workflow_status: WorkflowStatus | Ref | None = relationship("workflow_statuses")
+    """Workflow status of the task"""
+
+
+@model("task_dependencies")
+class TaskDependency(Record):
+    """Task Dependency defines a directional relationship between two tasks. JSON:API type
+    ``task_dependencies`` (``/task_dependencies``)."""
+
+    type_id: DependencyType | None = attribute("integer", enum=DependencyType)
+    """Type of dependency: 1=blocking, 2=waiting_on, 3=linked."""
+    dependent_task: Task | Ref | None = relationship("tasks")
+    """Target task that depends on the source task"""
+    task: Task | Ref | None = relationship("tasks")
+    """Source task of the dependency"""
+
+
+@model("task_lists")
+class TaskList(Record):
+    """Task List is an ordered collection of tasks within a Folder in a Project. JSON:API type
+    ``task_lists`` (``/task_lists``)."""
+
+    archived_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    board_id: int | None = attribute("integer")
+    name: str | None = attribute("string")
+    placement: int | None = attribute("integer")
+    """Visual placement of the task list within the folder layout."""
+    position: int | None = attribute("integer")
+    folder: Folder | Ref | None = relationship("folders")
+    project: Project | Ref | None = relationship("projects")
+
 
 @model("task_reports")
 class TaskReport(Record):
     """JSON:API type ``task_reports`` (``/reports/task_reports``)."""
 
+    closed_at: dt.datetime | None = attribute("datetime")
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    due_date: dt.date | None = attribute("date")
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    month: Any = attribute("any")
+    placement: int | None = attribute("integer")
+    quarter: Any = attribute("any")
+    start_date: dt.date | None = attribute("date")
+    status: Any = attribute("any")
+    task_closed_at: dt.datetime | None = attribute("datetime")
+    task_created_at: dt.datetime | None = attribute("datetime")
+    task_custom_fields: Any = attribute("any")
+    task_due_date: dt.date | None = attribute("date")
+    task_last_activity_at: dt.datetime | None = attribute("datetime")
+    task_number: str | None = attribute("string")
+    task_start_date: dt.date | None = attribute("date")
+    title: str | None = attribute("string")
+    total_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_estimate_at_completion: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_estimation_offset_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_initial_estimate: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_remaining_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_worked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    week: Any = attribute("any")
+    workflow_status_category_id: WorkflowStatusCategory | None = (
+        attribute("integer", enum=WorkflowStatusCategory)
+    )
+    year: Any = attribute("any")
+    assignee: Person | Ref | None = relationship("people")
+    board: Board | Ref | None = relationship("boards")
+    company: Company | Ref | None = relationship("companies")
+    creator: Person | Ref | None = relationship("people")
+    folder: Folder | Ref | None = relationship("folders")
+    last_actor: Person | Ref | None = relationship("people")
+    parent_task: Task | Ref | None = relationship("tasks")
+    project: Project | Ref | None = relationship("projects")
+    service: Service | Ref | None = relationship("services")
+    task: Task | Ref | None = relationship("tasks")
+    task_list: TaskList | Ref | None = relationship("task_lists")
+    workflow: Workflow | Ref | None = relationship("workflows")
+    workflow_status: WorkflowStatus | Ref | None = relationship("workflow_statuses")
+
 
 @model("tax_rates")
 class TaxRate(Record):
-    """JSON:API type ``tax_rates`` (``/tax_rates``)."""
+    """Tax Rate defines a tax or VAT percentage applied to invoices and other financial
+    documents. JSON:API type ``tax_rates`` (``/tax_rates``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
     name: str | None = attribute("string")
@@ -1216,19 +5477,54 @@ class TaxRate(Record):
     subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
 
 
+@model("teams")
+class Team(Record):
+    """Team is a group of people who share skills, responsibilities, or work together on related
+    projects (e.g., "Design", "Engineering", "People Ops"). JSON:API type ``teams``
+    (``/teams``)."""
+
+    color_id: int | None = attribute("integer")
+    icon_id: str | None = attribute("string")
+    name: str | None = attribute("string")
+    members: list[Person | Ref] | None = relationship("people", many=True)
+    """People in the team"""
+
+
+@model("team_memberships")
+class TeamMembership(Record):
+    """Team Membership is a junction record linking a person to a team. JSON:API type
+    ``team_memberships`` (``/team_memberships``)."""
+
+    person: Person | Ref | None = relationship("people")
+    """Person in the team"""
+    team: Team | Ref | None = relationship("teams")
+    """Team the person belongs to"""
+
+
 @model("time_entries")
 class TimeEntry(Record):
-    """JSON:API type ``time_entries`` (``/time_entries``)."""
+    """Time Entry records work done by a person against a service in a deal or budget. JSON:API
+    type ``time_entries`` (``/time_entries``)."""
 
     approved: bool | None = attribute("boolean")
+    """Is the time entry approved by the responsible person? System-managed through approval
+    workflow."""
     approved_at: dt.datetime | None = attribute("datetime")
-    billable_time: int | None = attribute("integer")
-    calendar_event_id: int | None = attribute("integer")
+    """Date when the time entry was approved."""
+    billable_time: int | None = attribute("integer", unit="minutes")
+    """Billable time for the client. In minutes."""
+    calendar_event_id: str | None = attribute("string")
+    """ID of the calendar event this time entry was created from."""
+    cost: int | None = attribute("money", unit="cents")
+    """Cost of the time entry. Money in cents (integer subunits of the currency)."""
     created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
     currency: str | None = attribute("string")
+    """Currency for the time entry."""
     currency_default: str | None = attribute("string")
     currency_normalized: str | None = attribute("string")
     date: dt.date | None = attribute("date")
+    """Date when the work happened."""
     invoiced: bool | None = attribute("boolean")
     jira_issue_id: str | None = attribute("string")
     jira_issue_status: str | None = attribute("string")
@@ -1237,30 +5533,45 @@ class TimeEntry(Record):
     jira_worklog_id: str | None = attribute("string")
     last_activity_at: dt.datetime | None = attribute("datetime")
     note: str | None = attribute("string")
+    """Note about the work done."""
     overhead: bool | None = attribute("boolean")
     rejected: bool | None = attribute("boolean")
+    """Is the time entry rejected by the responsible person? System-managed through approval
+    workflow."""
     rejected_at: dt.datetime | None = attribute("datetime")
+    """Date when the time entry was rejected."""
     rejected_reason: str | None = attribute("string")
+    """Reason for rejecting the time entry."""
     started_at: dt.datetime | None = attribute("datetime")
+    """When the work started, as an ISO 8601 datetime with timezone offset (e.g."""
     submitted: bool | None = attribute("boolean")
-    time: int | None = attribute("integer")
+    """Whether the time entry was submitted as a Timesheet. Read-only."""
+    time: int | None = attribute("integer", unit="minutes")
+    """Worked time. In minutes."""
     timer_started_at: dt.datetime | None = attribute("datetime")
+    """Time when the timer was started on this time entry."""
     timer_stopped_at: dt.datetime | None = attribute("datetime")
-    track_method_id: int | None = attribute("integer")
+    """Time when the timer was stopped on this time entry."""
+    track_method_id: TrackMethod | None = attribute("integer", enum=TrackMethod)
+    """How the time was tracked. Read-only."""
     updated_at: dt.datetime | None = attribute("datetime")
     use_salary_currency: bool | None = attribute("boolean")
     approver: Person | Ref | None = relationship("people")
+    """Person who approved the time entry"""
     creator: Person | Ref | None = relationship("people")
+    """Person who created the time entry"""
     deal_subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
     invoice_attribution: InvoiceAttribution | Ref | None = relationship("invoice_attributions")
     last_actor: Person | Ref | None = relationship("people")
     organization: Organization | Ref | None = relationship("organizations")
     person: Person | Ref | None = relationship("people")
+    """Person who worked on the service"""
     person_subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
     rejecter: Person | Ref | None = relationship("people")
+    """Person who rejected the time entry"""
     service: Service | Ref | None = relationship("services")
-    task: Record | Ref | None = relationship("tasks")
-    timesheet: Record | Ref | None = relationship("timesheets")
+    task: Task | Ref | None = relationship("tasks")
+    timesheet: Timesheet | Ref | None = relationship("timesheets")
     updater: Person | Ref | None = relationship("people")
 
 
@@ -1268,12 +5579,399 @@ class TimeEntry(Record):
 class TimeEntryReport(Record):
     """JSON:API type ``time_entry_reports`` (``/reports/time_entry_reports``)."""
 
+    autotracked: Any = attribute("any")
+    average_blended_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    average_recognized_margin: float | None = attribute("number", unit="percentage")
+    """A percentage (0-100)."""
+    billing_type: BillingType | None = attribute("integer", enum=BillingType)
+    count: int | None = attribute("integer")
+    created_at: dt.datetime | None = attribute("datetime")
+    custom_fields: dict[str, Any] | None = attribute("object")
+    date: dt.date | None = attribute("date")
+    day: Any = attribute("any")
+    ended_at: dt.datetime | None = attribute("datetime")
+    intercompany_hours: Any = attribute("any")
+    invoiced: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    invoicing_status: Any = attribute("any")
+    jira_issue_id: int | None = attribute("integer")
+    jira_issue_status: Any = attribute("any")
+    jira_issue_summary: Any = attribute("any")
+    last_activity_at: dt.datetime | None = attribute("datetime")
+    month: Any = attribute("any")
+    people_custom_fields: Any = attribute("any")
+    project_type_id: ProjectType | None = attribute("integer", enum=ProjectType)
+    quarter: Any = attribute("any")
+    section_name: str | None = attribute("string")
+    stage_type: StageType | None = attribute("integer", enum=StageType)
+    started_at: dt.datetime | None = attribute("datetime")
+    status: Any = attribute("any")
+    time_entry_created_at: dt.datetime | None = attribute("datetime")
+    time_entry_date: dt.date | None = attribute("date")
+    time_entry_ended_at: dt.datetime | None = attribute("datetime")
+    time_entry_last_activity_at: dt.datetime | None = attribute("datetime")
+    time_entry_started_at: dt.datetime | None = attribute("datetime")
+    total_billable_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_facility_overhead_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_internal_overhead_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_overhead_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_profit: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_recognized_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    total_work_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    track_method_id: TrackMethod | None = attribute("integer", enum=TrackMethod)
+    unit_id: Unit | None = attribute("integer", enum=Unit)
+    week: Any = attribute("any")
+    year: Any = attribute("any")
+    approval_policy: ApprovalPolicy | Ref | None = relationship("approval_policies")
+    approver: Person | Ref | None = relationship("people")
+    budget: Deal | Ref | None = relationship("deals")
+    company: Company | Ref | None = relationship("companies")
+    creator: Person | Ref | None = relationship("people")
+    deal_subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+    designated_approver: Person | Ref | None = relationship("people")
+    last_actor: Person | Ref | None = relationship("people")
+    overhead: Overhead | Ref | None = relationship("overheads")
+    person: Person | Ref | None = relationship("people")
+    person_subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+    project: Project | Ref | None = relationship("projects")
+    responsible: Person | Ref | None = relationship("people")
+    service: Service | Ref | None = relationship("services")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+    task: Task | Ref | None = relationship("tasks")
+    task_list: TaskList | Ref | None = relationship("task_lists")
+    time_entry: TimeEntry | Ref | None = relationship("time_entries")
+
+
+@model("time_entry_versions")
+class TimeEntryVersion(Record):
+    """JSON:API type ``time_entry_versions`` (``/time_entry_versions``)."""
+
 
 @model("time_reports")
 class TimeReport(Record):
     """JSON:API type ``time_reports`` (``/reports/time_reports``)."""
 
+    available_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    average_cost_rate: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    billing_type: BillingType | None = attribute("integer", enum=BillingType)
+    bookings_custom_fields: Any = attribute("any")
+    capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    client_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    count: int | None = attribute("integer")
+    date: dt.date | None = attribute("date")
+    day: Any = attribute("any")
+    draft_scheduled_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    draft_scheduled_client_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    draft_scheduled_internal_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    draft_scheduled_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    event_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    future: Any = attribute("any")
+    holiday_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    internal_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    month: Any = attribute("any")
+    paid_event_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    people_custom_fields: Any = attribute("any")
+    person_title: Any = attribute("any")
+    person_type: PersonType | None = attribute("integer", enum=PersonType)
+    quarter: Any = attribute("any")
+    recognized_scheduled_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    recognized_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    scheduled_billable_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    scheduled_client_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    scheduled_event_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    scheduled_internal_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    scheduled_remote_work_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    scheduled_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    stage_type: StageType | None = attribute("integer", enum=StageType)
+    total_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_draft_scheduled_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_draft_scheduled_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_scheduled_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_scheduled_revenue: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    total_work_cost: int | None = attribute("money", unit="cents")
+    """Money in cents (integer subunits of the currency)."""
+    unapproved_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    unpaid_event_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    week: Any = attribute("any")
+    worked_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    workload: float | None = attribute("number")
+    year: Any = attribute("any")
+    budget: Deal | Ref | None = relationship("deals")
+    company: Company | Ref | None = relationship("companies")
+    event: AbsenceCategory | Ref | None = relationship("events")
+    manager: Person | Ref | None = relationship("people")
+    person: Person | Ref | None = relationship("people")
+    person_company: Company | Ref | None = relationship("companies")
+    project: Project | Ref | None = relationship("projects")
+    service: Service | Ref | None = relationship("services")
+    service_type: ServiceType | Ref | None = relationship("service_types")
+    subsidiary: Subsidiary | Ref | None = relationship("subsidiaries")
+
+
+@model("time_tracking_policies")
+class TimeTrackingPolicy(Record):
+    """JSON:API type ``time_tracking_policies`` (``/time_tracking_policies``)."""
+
+    disabled_tracking_message: str | None = attribute("string")
+    full_day_absence_limit: int | None = attribute("integer")
+    half_day_absence_limit: int | None = attribute("integer")
+    holiday_limit: int | None = attribute("integer")
+    limited_tracking_message: str | None = attribute("string")
+    name: str | None = attribute("string")
+    non_working_day_limit: int | None = attribute("integer")
+    note_mandatory: bool | None = attribute("boolean")
+    restrict_future_tracking: bool | None = attribute("boolean")
+    restrict_time_entry_overlap: bool | None = attribute("boolean")
+    restrict_tracking_over_budget: bool | None = attribute("boolean")
+    task_mandatory: bool | None = attribute("boolean")
+    time_range_mandatory: bool | None = attribute("boolean")
+    working_day_limit: int | None = attribute("integer")
+
+
+@model("timers")
+class Timer(Record):
+    """Timer tracks an active time tracking session for a person. JSON:API type ``timers``
+    (``/timers``)."""
+
+    person_id: str | None = attribute("string")
+    """ID of the person who owns this timer. Read-only."""
+    service_id: int | None = attribute("integer")
+    started_at: dt.datetime | None = attribute("datetime")
+    """When the timer was started."""
+    stopped_at: dt.datetime | None = attribute("datetime")
+    """When the timer was stopped."""
+    total_time: int | None = attribute("integer")
+    """Total elapsed time in seconds. Read-only."""
+    time_entry: TimeEntry | Ref | None = relationship("time_entries")
+    """Time entry this timer is tracking for"""
+
+
+@model("timesheets")
+class Timesheet(Record):
+    """Timesheet groups all time entries for a specific person on a specific date. JSON:API type
+    ``timesheets`` (``/timesheets``)."""
+
+    date: dt.date | None = attribute("date")
+    """Date of the timesheet."""
+    person: Person | Ref | None = relationship("people")
+    """Person who the timesheet is for"""
+
 
 @model("timesheet_reports")
 class TimesheetReport(Record):
     """JSON:API type ``timesheet_reports`` (``/reports/timesheet_reports``)."""
+
+    count: int | None = attribute("integer")
+    friday_capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    friday_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    monday_capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    monday_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    saturday_capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    saturday_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    sunday_capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    sunday_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    thursday_capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    thursday_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    tuesday_capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    tuesday_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    wednesday_capacity: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    wednesday_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    week: Any = attribute("any")
+    week_submission_status: Any = attribute("any")
+    person: Person | Ref | None = relationship("people")
+
+
+@model("todos")
+class Todo(Record):
+    """Todo is a checklist item within a Task or Deal. JSON:API type ``todos`` (``/todos``)."""
+
+    closed: bool | None = attribute("boolean")
+    """Defines if the todo item is done."""
+    description: str | None = attribute("string")
+    due_date: dt.date | None = attribute("date")
+    due_time: int | None = attribute("integer", unit="minutes")
+    """In minutes."""
+    position: int | None = attribute("integer")
+    """Position in the todo list of the task or deal."""
+    assignee: Person | Ref | None = relationship("people")
+    """Person assigned to the todo item"""
+    deal: Deal | Ref | None = relationship("deals")
+    """Deal that this todo belongs to"""
+    task: Task | Ref | None = relationship("tasks")
+    """Task that this todo belongs to"""
+
+
+@model("users")
+class User(Record):
+    """User represents a login account in Productive. JSON:API type ``users`` (``/users``)."""
+
+    account_access_expires_at: dt.datetime | None = attribute("datetime")
+    avatar_url: str | None = attribute("string")
+    default_organization_id: int | None = attribute("integer")
+    email: str | None = attribute("string")
+    first_name: str | None = attribute("string")
+    flags: dict[str, Any] | None = attribute("object")
+    ical_token: Any = attribute("any")
+    last_name: str | None = attribute("string")
+    locale: str | None = attribute("string")
+    newsletter_consent: bool | None = attribute("boolean")
+    preferences: dict[str, Any] | None = attribute("object")
+    time_zone: str | None = attribute("string")
+
+
+@model("filters")
+class View(Record):
+    """View (internally called Filter) is a saved configuration of filters, groupers, sorters,
+    and visible fields. JSON:API type ``filters`` (``/filters``)."""
+
+    chart_type_id: int | None = attribute("integer")
+    column_settings: dict[str, Any] | None = attribute("object")
+    columns: Any = attribute("any")
+    created_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    exchange_currency: Any = attribute("any")
+    exchange_date: dt.date | None = attribute("date")
+    export_params: dict[str, Any] | None = attribute("object")
+    filterable_collection: str | None = attribute("string")
+    """Type of objects the view is made for (e.g. Read-only."""
+    filterable_id: int | None = attribute("integer")
+    filterable_type: Any = attribute("any")
+    formulas: Any = attribute("any")
+    group_by: Any = attribute("any")
+    hidden: bool | None = attribute("boolean")
+    layout_id: int | None = attribute("integer")
+    name: str | None = attribute("string")
+    params: dict[str, Any] | None = attribute("object")
+    """Filter parameters. Read-only."""
+    predefined_id: int | None = attribute("integer")
+    public: Any = attribute("any")
+    report: Any = attribute("any")
+    report_category_id: int | None = attribute("integer")
+    report_layout_id: int | None = attribute("integer")
+    settings: dict[str, Any] | None = attribute("object")
+    sort_by: Any = attribute("any")
+    transpose_by: Any = attribute("any")
+    type_id: int | None = attribute("integer")
+    updated_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+
+
+@model("webhooks")
+class Webhook(Record):
+    """JSON:API type ``webhooks`` (``/webhooks``)."""
+
+    custom_headers: dict[str, Any] | None = attribute("object")
+    event_id: int | None = attribute("integer")
+    name: str | None = attribute("string")
+    target_url: str | None = attribute("string")
+    type_id: int | None = attribute("integer")
+
+
+@model("webhook_logs")
+class WebhookLog(Record):
+    """JSON:API type ``webhook_logs`` (``/webhook_logs``)."""
+
+
+@model("widgets")
+class Widget(Record):
+    """JSON:API type ``widgets`` (``/widgets``)."""
+
+    attachment_ids: list[Any] | None = attribute("array")
+    column_position: int | None = attribute("integer")
+    content: str | None = attribute("string")
+    dashboard_id: int | None = attribute("integer")
+    default_filter_id: int | None = attribute("integer")
+    filter_id: int | None = attribute("integer")
+    height: int | None = attribute("integer")
+    params: dict[str, Any] | None = attribute("object")
+    report_layout_id: int | None = attribute("integer")
+    row_position: int | None = attribute("integer")
+    title: str | None = attribute("string")
+    widget_type_id: int | None = attribute("integer")
+    width: int | None = attribute("integer")
+
+
+@model("workflows")
+class Workflow(Record):
+    """Workflow defines the set of task statuses available in a project. JSON:API type
+    ``workflows`` (``/workflows``)."""
+
+    archived_at: dt.datetime | None = attribute("datetime")
+    """Read-only."""
+    name: str | None = attribute("string")
+    workflow_statuses: list[WorkflowStatus | Ref] | None = (
+        relationship("workflow_statuses", many=True)
+    )
+
+
+@model("workflow_statuses")
+class WorkflowStatus(Record):
+    """Workflow Status is a named stage in a task's lifecycle within a workflow (e.g., "To Do",
+    "In Review", "Done"). JSON:API type ``workflow_statuses`` (``/workflow_statuses``)."""
+
+    category_id: WorkflowStatusCategory | None = attribute("integer", enum=WorkflowStatusCategory)
+    color_id: int | None = attribute("integer")
+    name: str | None = attribute("string")
+    position: int | None = attribute("integer")
+    """Position of the workflow status in the workflow."""
+    workflow: Workflow | Ref | None = relationship("workflows")

@@ -20,59 +20,498 @@ from ._bulk import DEFAULT_CHUNK_SIZE, BulkResult
 from ._custom_fields import CustomFields
 from ._engine import Fields, Id, Include, ListOptions, Paginator, ResourceBase
 from ._jsonapi import FilterGroup
-from ._models import InvoiceAttributionPreview, LineItemPreview, PreviewItem, Record, Ref
+from ._models import InvoiceAttributionPreview, LineItemPreview, PreviewItem, Ref
 from ._namespace import NamespaceBase
 from ._transport import Timeouts
 from .models import (
+    AbsenceCategory,
+    AbsenceType,
+    Activity,
+    Agent,
+    ApprovalPolicy,
+    ApprovalPolicyAssignment,
+    ApprovalPolicyTargetType,
+    ApprovalPolicyType,
+    ApprovalWorkflow,
+    Attachment,
+    AutomaticInvoicingRule,
+    BankAccount,
+    Bill,
+    BillingType,
+    Board,
     Booking,
+    BookingMethod,
     BookingReport,
     BudgetReport,
+    BudgetTrackingType,
+    Comment,
     Company,
     CompanyReport,
+    ContactableType,
+    ContactEntry,
+    ContactEntryType,
     Contract,
+    ContractInterval,
+    CustomDomain,
     CustomField,
+    CustomFieldDataType,
     CustomFieldOption,
+    CustomFieldSection,
+    CustomizableType,
+    Dashboard,
     Deal,
+    DealCostRate,
     DealFunnelReport,
     DealReport,
     DealStatus,
+    DealType,
+    DeletedItem,
+    DependencyType,
+    Discussion,
+    DocumentStyle,
+    DocumentTemplate,
     DocumentType,
+    EinvoiceIdentity,
+    Email,
+    Entitlement,
     EntitlementReport,
+    EventType,
+    ExchangeRate,
     Expense,
     ExpenseReport,
+    ExportableType,
     FinancialItemReport,
+    Folder,
+    Holiday,
+    HolidayCalendar,
     Integration,
+    IntegrationExporterConfiguration,
+    IntegrationType,
+    Invitation,
     Invoice,
     InvoiceAttribution,
     InvoiceReport,
+    InvoiceTemplate,
+    InvoiceType,
+    KPDCode,
+    LimitationType,
     LineItem,
     LineItemReport,
+    LineItemUnit,
+    LostReason,
+    Membership,
+    Notification,
     Organization,
+    OrganizationMembership,
+    OrganizationSubscription,
+    Overhead,
+    Page,
     PageReport,
+    PageVersion,
+    Password,
     Payment,
+    PaymentReminderSequence,
     PaymentReport,
     PayrollItemReport,
     Person,
     PersonReport,
     Pipeline,
+    PipelineStageStatus,
+    PipelineType,
+    Placeholder,
+    PlaceholderUsage,
+    Price,
     PriceReport,
     Project,
+    ProjectAssignment,
     ProjectReport,
+    ProjectType,
+    Proposal,
     ProposalReport,
+    Pulse,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    RateCard,
+    ReportCategory,
+    ResourceRequest,
+    RevenueDistribution,
+    Role,
+    RoleUserType,
     Salary,
     SalaryReport,
+    SalaryType,
+    Section,
     Service,
+    ServiceAssignment,
+    ServiceLimitationType,
     ServiceReport,
     ServiceType,
+    ServiceTypeAssignment,
+    Session,
     Subsidiary,
+    Survey,
+    SurveyField,
+    SurveyFieldOption,
     SurveyReport,
+    SurveyResponse,
+    Tag,
+    Task,
+    TaskDependency,
+    TaskList,
     TaskReport,
+    TaskType,
     TaxRate,
+    Team,
+    TeamMembership,
     TimeEntry,
     TimeEntryReport,
+    TimeEntryVersion,
+    Timer,
     TimeReport,
+    Timesheet,
     TimesheetReport,
+    TimeTrackingPolicy,
+    Todo,
+    Unit,
+    User,
+    View,
+    Webhook,
+    WebhookLog,
+    WeekStartDay,
+    Widget,
+    Workflow,
+    WorkflowStatus,
+    WorkflowStatusCategory,
 )
+
+
+class ActivitiesFilters(TypedDict, total=False):
+    """Filters of ``GET /activities``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    after: Any
+    before: Any
+    booking_id: Any
+    company_id: Any
+    created_at: Any
+    creator_id: Any
+    deal_id: Any
+    discussion_id: Any
+    event: Any
+    expense_id: Any
+    has_attachments: Any
+    id: Any
+    invoice_id: Any
+    item_type: Any
+    normalized_item_type: Any
+    parent_type: Any
+    participant_id: Any
+    person_id: Any
+    pinned: Any
+    project_id: Any
+    proposal_id: Any
+    purchase_order_id: Any
+    resource_request_id: Any
+    root_type: Any
+    task_id: Any
+    type: Any
+
+ActivitiesSort = str
+
+
+class ApprovalPoliciesFilters(TypedDict, total=False):
+    """Filters of ``GET /approval_policies``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    custom: Any
+    status: Any
+    type_id: Any
+
+ApprovalPoliciesSort = str
+
+
+class ApprovalPoliciesCreate(TypedDict, total=False):
+    """The body of ``POST /approval_policies``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    custom: bool | None
+    default: bool | None
+    name: Required[str | None]
+    type_id: ApprovalPolicyType | int | None
+
+
+class ApprovalPoliciesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /approval_policies/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    custom: bool | None
+    default: bool | None
+    name: str | None
+    type_id: ApprovalPolicyType | int | None
+
+
+class ApprovalPolicyAssignmentsFilters(TypedDict, total=False):
+    """Filters of ``GET /approval_policy_assignments``: a value (lists are sent comma-separated)
+    or ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    target_id: Any
+    target_type: Any
+
+ApprovalPolicyAssignmentsSort = str
+
+
+class ApprovalPolicyAssignmentsCreate(TypedDict, total=False):
+    """The body of ``POST /approval_policy_assignments``: attributes, and relationships as a
+    record, a :class:`~productive_async.Ref` or an id."""
+
+    target_type: ApprovalPolicyTargetType | str | None
+
+
+class ApprovalPolicyAssignmentsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /approval_policy_assignments/{id}``: only what is given is sent;
+    ``None`` clears a value."""
+
+    target_type: ApprovalPolicyTargetType | str | None
+
+
+class ApprovalWorkflowsCreate(TypedDict, total=False):
+    """The body of ``POST /approval_workflows``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    approval_policy_id: int | None
+    approval_requirement_id: int | None
+    approver_ids: Sequence[Any] | None
+    dynamic_approver_ids: Sequence[Any] | None
+    dynamic_subscriber_ids: Sequence[Any] | None
+    event_id: int | None
+    subscriber_ids: Sequence[Any] | None
+    target_type_id: int | None
+
+
+class ApprovalWorkflowsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /approval_workflows/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    approval_policy_id: int | None
+    approval_requirement_id: int | None
+    approver_ids: Sequence[Any] | None
+    dynamic_approver_ids: Sequence[Any] | None
+    dynamic_subscriber_ids: Sequence[Any] | None
+    event_id: int | None
+    subscriber_ids: Sequence[Any] | None
+    target_type_id: int | None
+
+
+class AttachmentsFilters(TypedDict, total=False):
+    """Filters of ``GET /attachments``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    comment_id: Any
+    company_id: Any
+    creator_id: Any
+    full_query: Any
+    fuzzy_dates: Any
+    fuzzy_people: Any
+    id: Any
+    jump_query: Any
+    notes_attachment: Any
+    page_id: Any
+    project_id: Any
+    task_id: Any
+    type: Any
+
+AttachmentsSort = Literal[
+    "id",
+    "-id",
+]
+
+
+class AttachmentsCreate(TypedDict, total=False):
+    """The body of ``POST /attachments``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    attachable_type: str | None
+    attachment_type: Required[str | None]
+    bill_id: int | None
+    booking_id: int | None
+    comment: Required[Comment | Ref | str | int | None]
+    content_type: Required[str | None]
+    document_style_id: int | None
+    document_type_id: int | None
+    expense: Required[Expense | Ref | str | int | None]
+    file_updated_at: dt.datetime | None
+    invoice_id: int | None
+    name: Required[str | None]
+    page: Required[Page | Ref | str | int | None]
+    purchase_order_id: int | None
+    size: Required[str | None]
+    task: Required[Task | Ref | str | int | None]
+    temp_url: str | None
+    widget_id: int | None
+
+
+class AttachmentsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /attachments/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    attachable_type: str | None
+    attachment_type: str | None
+    bill_id: int | None
+    booking_id: int | None
+    comment: Comment | Ref | str | int | None
+    content_type: str | None
+    document_style_id: int | None
+    document_type_id: int | None
+    expense: Expense | Ref | str | int | None
+    file_updated_at: dt.datetime | None
+    invoice_id: int | None
+    name: str | None
+    page: Page | Ref | str | int | None
+    purchase_order_id: int | None
+    size: str | None
+    task: Task | Ref | str | int | None
+    temp_url: str | None
+    widget_id: int | None
+
+
+class AutomaticInvoicingRulesFilters(TypedDict, total=False):
+    """Filters of ``GET /automatic_invoicing_rules``: a value (lists are sent comma-separated)
+    or ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    budget_id: Any
+    creator_id: Any
+    id: Any
+
+AutomaticInvoicingRulesSort = Literal[
+    "created_at",
+    "-created_at",
+    "id",
+    "-id",
+]
+
+
+class AutomaticInvoicingRulesCreate(TypedDict, total=False):
+    """The body of ``POST /automatic_invoicing_rules``: attributes, and relationships as a
+    record, a :class:`~productive_async.Ref` or an id."""
+
+    budget_id: int | None
+    creation_offset: int | None
+    creation_offset_unit: str | None
+    reference_date: dt.date | None
+    skip_weekends: bool | None
+
+
+class AutomaticInvoicingRulesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /automatic_invoicing_rules/{id}``: only what is given is sent;
+    ``None`` clears a value."""
+
+    budget_id: int | None
+    creation_offset: int | None
+    creation_offset_unit: str | None
+    reference_date: dt.date | None
+    skip_weekends: bool | None
+
+
+class BankAccountsFilters(TypedDict, total=False):
+    """Filters of ``GET /bank_accounts``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    bank_name: Any
+    id: Any
+    name: Any
+    status: Any
+    subsidiary_id: Any
+
+BankAccountsSort = Literal[
+    "id",
+    "-id",
+    "name",
+    "-name",
+]
+
+
+class BankAccountsCreate(TypedDict, total=False):
+    """The body of ``POST /bank_accounts``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    bank_address: str | None
+    bank_name: str | None
+    currency: str | None
+    name: str | None
+    number: str | None
+    subsidiary_id: int | None
+    swift_code: str | None
+
+
+class BankAccountsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /bank_accounts/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    bank_address: str | None
+    bank_name: str | None
+    currency: str | None
+    name: str | None
+    number: str | None
+    subsidiary_id: int | None
+    swift_code: str | None
+
+
+class BillsCreate(TypedDict, total=False):
+    """The body of ``POST /bills``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    attachment: Attachment | Ref | str | int | None
+    date: dt.date | None
+    due_date: dt.date | None
+    invoice_number: str | None
+    purchase_order: Required[PurchaseOrder | Ref | str | int | None]
+
+
+class BillsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /bills/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    attachment: Attachment | Ref | str | int | None
+    date: dt.date | None
+    due_date: dt.date | None
+    invoice_number: str | None
+    purchase_order: PurchaseOrder | Ref | str | int | None
+
+
+class BoardsFilters(TypedDict, total=False):
+    """Filters of ``GET /boards``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    id: Any
+    project_id: Any
+    query: Any
+    status: Any
+
+BoardsSort = str
+
+
+class BoardsCreate(TypedDict, total=False):
+    """The body of ``POST /boards``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    hidden: bool | None
+    name: str | None
+    position: int | None
+    project_id: int | None
+
+
+class BoardsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /boards/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    hidden: bool | None
+    name: str | None
+    position: int | None
+    project_id: int | None
 
 
 class BookingReportsFilters(TypedDict, total=False):
@@ -207,7 +646,39 @@ BookingReportsSort = Literal[
     "-total_recognized_time",
 ]
 
-BookingReportsGroup = str
+BookingReportsGroup = Literal[
+    "absence_type",
+    "approval_status",
+    "approved_at",
+    "autotracking",
+    "billing_type",
+    "booking",
+    "booking_approved_at",
+    "booking_canceled_at",
+    "booking_created_at",
+    "booking_ended_on",
+    "booking_rejected_at",
+    "booking_started_on",
+    "budget",
+    "canceled_at",
+    "company",
+    "created_at",
+    "custom_fields",
+    "date",
+    "deal",
+    "draft",
+    "event",
+    "people_custom_fields",
+    "person",
+    "project",
+    "project_type",
+    "rejected_at",
+    "responsible",
+    "service",
+    "service_type",
+    "stage_type",
+    "task",
+]
 
 
 class BookingsFilters(TypedDict, total=False):
@@ -265,32 +736,25 @@ class BookingsCreate(TypedDict, total=False):
     """The body of ``POST /bookings``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    approval_statuses: Sequence[Record | Ref | str | int]
     approver: Person | Ref | str | int | None
-    attachment: Record | Ref | str | int | None
     attachment_ids: Sequence[Any] | None
     autotracking: bool | None
-    booking_method_id: int | None
-    canceler: Person | Ref | str | int | None
-    creator: Person | Ref | str | int | None
+    booking_method_id: Required[BookingMethod | int | None]
     custom_fields: Mapping[str, Any] | None
     draft: bool | None
-    ended_on: dt.date | None
-    event: Record | Ref | str | int | None
+    ended_on: Required[dt.date | None]
+    event: AbsenceCategory | Ref | str | int | None
     note: str | None
-    organization: Organization | Ref | str | int | None
     origin: Booking | Ref | str | int | None
     percentage: float | None
-    person: Person | Ref | str | int | None
+    person: Required[Person | Ref | str | int | None]
     rejected_reason: str | None
-    rejecter: Person | Ref | str | int | None
-    resource_request: Record | Ref | str | int | None
+    resource_request: ResourceRequest | Ref | str | int | None
     service: Service | Ref | str | int | None
-    started_on: dt.date | None
-    task: Record | Ref | str | int | None
+    started_on: Required[dt.date | None]
+    task: Task | Ref | str | int | None
     time: int | None
     total_time: int | None
-    updater: Person | Ref | str | int | None
     use_salary_currency: bool | None
 
 
@@ -298,32 +762,25 @@ class BookingsUpdate(TypedDict, total=False):
     """The body of ``PATCH /bookings/{id}``: only what is given is sent; ``None`` clears a
     value."""
 
-    approval_statuses: Sequence[Record | Ref | str | int]
     approver: Person | Ref | str | int | None
-    attachment: Record | Ref | str | int | None
     attachment_ids: Sequence[Any] | None
     autotracking: bool | None
-    booking_method_id: int | None
-    canceler: Person | Ref | str | int | None
-    creator: Person | Ref | str | int | None
+    booking_method_id: BookingMethod | int | None
     custom_fields: Mapping[str, Any] | None
     draft: bool | None
     ended_on: dt.date | None
-    event: Record | Ref | str | int | None
+    event: AbsenceCategory | Ref | str | int | None
     note: str | None
-    organization: Organization | Ref | str | int | None
     origin: Booking | Ref | str | int | None
     percentage: float | None
     person: Person | Ref | str | int | None
     rejected_reason: str | None
-    rejecter: Person | Ref | str | int | None
-    resource_request: Record | Ref | str | int | None
+    resource_request: ResourceRequest | Ref | str | int | None
     service: Service | Ref | str | int | None
     started_on: dt.date | None
-    task: Record | Ref | str | int | None
+    task: Task | Ref | str | int | None
     time: int | None
     total_time: int | None
-    updater: Person | Ref | str | int | None
     use_salary_currency: bool | None
 
 
@@ -610,7 +1067,123 @@ BudgetReportsSort = Literal[
     "-year",
 ]
 
-BudgetReportsGroup = str
+BudgetReportsGroup = Literal[
+    "budget",
+    "budget_client_access",
+    "budget_closed_at",
+    "budget_created_at",
+    "budget_custom_fields",
+    "budget_date",
+    "budget_delivered_on",
+    "budget_end_date",
+    "budget_last_activity_at",
+    "budget_number",
+    "budget_purchase_order_number",
+    "budget_status",
+    "budget_suffix",
+    "budget_time_approval",
+    "budget_warning_percentage",
+    "closed_at",
+    "company",
+    "contract",
+    "created_at",
+    "custom_fields",
+    "date",
+    "deal_type",
+    "delivered_on",
+    "designated_approver",
+    "end_date",
+    "last_activity_at",
+    "month",
+    "next_occurrence_on",
+    "origin_deal",
+    "project",
+    "project_type",
+    "quarter",
+    "recurring",
+    "recurring_ends_on",
+    "recurring_interval",
+    "recurring_starts_on",
+    "responsible",
+    "status",
+    "subsidiary",
+    "tracking_type_id",
+    "week",
+    "year",
+]
+
+
+class CommentsFilters(TypedDict, total=False):
+    """Filters of ``GET /comments``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    budget_status: Any
+    commentable_project_id: Any
+    company_id: Any
+    discussion_id: Any
+    draft: Any
+    full_query: Any
+    fuzzy_dates: Any
+    fuzzy_people: Any
+    jump_query: Any
+    page_id: Any
+    person_type: Any
+    project_id: Any
+    public_access: Any
+    responsible_id: Any
+    role_id: Any
+    sales_status_id: Any
+    status: Any
+    status_id: Any
+    task_id: Any
+    workflow_status_category_id: Any
+
+CommentsSort = Literal[
+    "created_at",
+    "-created_at",
+]
+
+
+class CommentsCreate(TypedDict, total=False):
+    """The body of ``POST /comments``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    attachment_ids: Sequence[Any] | None
+    body: Required[str | None]
+    company: Company | Ref | str | int | None
+    deal: Deal | Ref | str | int | None
+    discussion_id: int | None
+    draft: bool | None
+    hidden: bool | None
+    invoice_id: int | None
+    person: Person | Ref | str | int | None
+    project: Project | Ref | str | int | None
+    proposal_id: int | None
+    purchase_order_id: int | None
+    resource_request_id: int | None
+    task: Task | Ref | str | int | None
+    version_number: str | None
+
+
+class CommentsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /comments/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    attachment_ids: Sequence[Any] | None
+    body: str | None
+    company: Company | Ref | str | int | None
+    deal: Deal | Ref | str | int | None
+    discussion_id: int | None
+    draft: bool | None
+    hidden: bool | None
+    invoice_id: int | None
+    person: Person | Ref | str | int | None
+    project: Project | Ref | str | int | None
+    proposal_id: int | None
+    purchase_order_id: int | None
+    resource_request_id: int | None
+    task: Task | Ref | str | int | None
+    version_number: str | None
 
 
 class CompaniesFilters(TypedDict, total=False):
@@ -670,8 +1243,6 @@ class CompaniesCreate(TypedDict, total=False):
     billing_name: str | None
     company_code: str | None
     contact: Mapping[str, Any] | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
     default_currency: str | None
     default_document_type: DocumentType | Ref | str | int | None
@@ -679,12 +1250,11 @@ class CompaniesCreate(TypedDict, total=False):
     default_tax_rate: TaxRate | Ref | str | int | None
     domain: str | None
     due_days: int | None
-    name: str | None
-    organization: Organization | Ref | str | int | None
+    name: Required[str | None]
     parent_company: Company | Ref | str | int | None
     settings: Mapping[str, Any] | None
-    subscriber_ids: Sequence[Any] | None
-    tag_list: Sequence[Any] | None
+    subscriber_ids: Sequence[str] | None
+    tag_list: Sequence[str] | None
     vat: str | None
 
 
@@ -696,8 +1266,6 @@ class CompaniesUpdate(TypedDict, total=False):
     billing_name: str | None
     company_code: str | None
     contact: Mapping[str, Any] | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
     default_currency: str | None
     default_document_type: DocumentType | Ref | str | int | None
@@ -706,11 +1274,10 @@ class CompaniesUpdate(TypedDict, total=False):
     domain: str | None
     due_days: int | None
     name: str | None
-    organization: Organization | Ref | str | int | None
     parent_company: Company | Ref | str | int | None
     settings: Mapping[str, Any] | None
-    subscriber_ids: Sequence[Any] | None
-    tag_list: Sequence[Any] | None
+    subscriber_ids: Sequence[str] | None
+    tag_list: Sequence[str] | None
     vat: str | None
 
 
@@ -805,7 +1372,103 @@ CompanyReportsSort = Literal[
     "-year",
 ]
 
-CompanyReportsGroup = str
+CompanyReportsGroup = Literal[
+    "company",
+    "company_billing_name",
+    "company_code",
+    "company_created_at",
+    "company_custom_fields",
+    "company_last_activity_at",
+    "company_name",
+    "contact_address",
+    "contact_city",
+    "contact_country",
+    "contact_email",
+    "contact_phone",
+    "contact_state",
+    "contact_website",
+    "contact_zipcode",
+    "created_at",
+    "custom_fields",
+    "last_activity_at",
+    "month",
+    "parent_company",
+    "payment_terms",
+    "quarter",
+    "status",
+    "subsidiary",
+    "week",
+    "year",
+]
+
+
+class ContactEntriesFilters(TypedDict, total=False):
+    """Filters of ``GET /contact_entries``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    company_id: Any
+    contactable_id: Any
+    contactable_type: Any
+    invoice_id: Any
+    person_id: Any
+    subsidiary_id: Any
+
+ContactEntriesSort = str
+
+
+class ContactEntriesCreate(TypedDict, total=False):
+    """The body of ``POST /contact_entries``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    address: str | None
+    billing_address: bool | None
+    billing_email: str | None
+    city: str | None
+    company: Company | Ref | str | int | None
+    contactable_type: ContactableType | str | None
+    country: str | None
+    email: str | None
+    invoice: Invoice | Ref | str | int | None
+    invoice_template_id: int | None
+    name: Required[str | None]
+    organization_id: int | None
+    person: Person | Ref | str | int | None
+    phone: str | None
+    purchase_order: PurchaseOrder | Ref | str | int | None
+    state: str | None
+    subsidiary: Subsidiary | Ref | str | int | None
+    type: Required[ContactEntryType | str | None]
+    vat: str | None
+    website: str | None
+    zipcode: str | None
+
+
+class ContactEntriesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /contact_entries/{id}``: only what is given is sent; ``None`` clears
+    a value."""
+
+    address: str | None
+    billing_address: bool | None
+    billing_email: str | None
+    city: str | None
+    company: Company | Ref | str | int | None
+    contactable_type: ContactableType | str | None
+    country: str | None
+    email: str | None
+    invoice: Invoice | Ref | str | int | None
+    invoice_template_id: int | None
+    name: str | None
+    organization_id: int | None
+    person: Person | Ref | str | int | None
+    phone: str | None
+    purchase_order: PurchaseOrder | Ref | str | int | None
+    state: str | None
+    subsidiary: Subsidiary | Ref | str | int | None
+    type: ContactEntryType | str | None
+    vat: str | None
+    website: str | None
+    zipcode: str | None
 
 
 class ContractsFilters(TypedDict, total=False):
@@ -828,11 +1491,9 @@ class ContractsCreate(TypedDict, total=False):
     copy_expenses: bool | None
     copy_purchase_order_number: bool | None
     ends_on: dt.date | None
-    interval_id: int | None
-    next_occurrence_on: dt.date | None
-    organization: Organization | Ref | str | int | None
-    template: Deal | Ref | str | int | None
-    template_id: int | None
+    interval_id: Required[ContractInterval | int | None]
+    next_occurrence_on: Required[dt.date | None]
+    template: Required[Deal | Ref | str | int | None]
     use_rollover_hours: bool | None
 
 
@@ -843,12 +1504,31 @@ class ContractsUpdate(TypedDict, total=False):
     copy_expenses: bool | None
     copy_purchase_order_number: bool | None
     ends_on: dt.date | None
-    interval_id: int | None
+    interval_id: ContractInterval | int | None
     next_occurrence_on: dt.date | None
-    organization: Organization | Ref | str | int | None
     template: Deal | Ref | str | int | None
-    template_id: int | None
     use_rollover_hours: bool | None
+
+
+class CustomDomainsFilters(TypedDict, total=False):
+    """Filters of ``GET /custom_domains``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+    name: Any
+
+CustomDomainsSort = str
+
+
+class CustomDomainsCreate(TypedDict, total=False):
+    """The body of ``POST /custom_domains``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    allow_user_email: bool | None
+    email_sender_address: str | None
+    email_sender_name: str | None
+    name: str | None
 
 
 class CustomFieldOptionsFilters(TypedDict, total=False):
@@ -867,10 +1547,9 @@ class CustomFieldOptionsCreate(TypedDict, total=False):
     :class:`~productive_async.Ref` or an id."""
 
     color_id: int | None
-    custom_field: CustomField | Ref | str | int | None
-    name: str | None
-    organization: Organization | Ref | str | int | None
-    position: int | None
+    custom_field: Required[CustomField | Ref | str | int | None]
+    name: Required[str | None]
+    position: Required[int | None]
 
 
 class CustomFieldOptionsUpdate(TypedDict, total=False):
@@ -880,7 +1559,34 @@ class CustomFieldOptionsUpdate(TypedDict, total=False):
     color_id: int | None
     custom_field: CustomField | Ref | str | int | None
     name: str | None
-    organization: Organization | Ref | str | int | None
+    position: int | None
+
+
+class CustomFieldSectionsFilters(TypedDict, total=False):
+    """Filters of ``GET /custom_field_sections``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    status: Any
+
+CustomFieldSectionsSort = str
+
+
+class CustomFieldSectionsCreate(TypedDict, total=False):
+    """The body of ``POST /custom_field_sections``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    customizable_type: Any
+    name: Required[str | None]
+    position: int | None
+
+
+class CustomFieldSectionsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /custom_field_sections/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    customizable_type: Any
+    name: str | None
     position: int | None
 
 
@@ -910,21 +1616,19 @@ CustomFieldsCreate = TypedDict(
     "CustomFieldsCreate",
     {
         "aggregation_type_id": "int | None",
-        "customizable_type": "str | None",
-        "data_type_id": "int | None",
+        "customizable_type": "Required[CustomizableType | str | None]",
+        "data_type_id": "Required[CustomFieldDataType | int | None]",
         "formatting_type_id": "int | None",
-        "global": "bool | None",
-        "name": "str | None",
-        "options": "Sequence[CustomFieldOption | Ref | str | int]",
-        "organization": "Organization | Ref | str | int | None",
-        "position": "int | None",
+        "global": "Required[bool | None]",
+        "name": "Required[str | None]",
+        "position": "Required[int | None]",
         "project": "Project | Ref | str | int | None",
         "quick_add_enabled": "bool | None",
-        "required": "bool | None",
-        "section": "Record | Ref | str | int | None",
-        "sensitive": "bool | None",
+        "required": "Required[bool | None]",
+        "section": "CustomFieldSection | Ref | str | int | None",
+        "sensitive": "Required[bool | None]",
         "show_in_add_edit_views": "bool | None",
-        "survey": "Record | Ref | str | int | None",
+        "survey": "Survey | Ref | str | int | None",
     },
     total=False,
 )
@@ -938,21 +1642,19 @@ CustomFieldsUpdate = TypedDict(
     "CustomFieldsUpdate",
     {
         "aggregation_type_id": "int | None",
-        "customizable_type": "str | None",
-        "data_type_id": "int | None",
+        "customizable_type": "CustomizableType | str | None",
+        "data_type_id": "CustomFieldDataType | int | None",
         "formatting_type_id": "int | None",
         "global": "bool | None",
         "name": "str | None",
-        "options": "Sequence[CustomFieldOption | Ref | str | int]",
-        "organization": "Organization | Ref | str | int | None",
         "position": "int | None",
         "project": "Project | Ref | str | int | None",
         "quick_add_enabled": "bool | None",
         "required": "bool | None",
-        "section": "Record | Ref | str | int | None",
+        "section": "CustomFieldSection | Ref | str | int | None",
         "sensitive": "bool | None",
         "show_in_add_edit_views": "bool | None",
-        "survey": "Record | Ref | str | int | None",
+        "survey": "Survey | Ref | str | int | None",
     },
     total=False,
 )
@@ -960,6 +1662,73 @@ CustomFieldsUpdate.__doc__ = (
     'The body of ``PATCH /custom_fields/{id}``: only what is given is sent; ``None`` '
     'clears a value.'
 )
+
+
+class DashboardsFilters(TypedDict, total=False):
+    """Filters of ``GET /dashboards``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    editable: Any
+    project_id: Any
+    query: Any
+
+DashboardsSort = str
+
+
+class DashboardsCreate(TypedDict, total=False):
+    """The body of ``POST /dashboards``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    is_private: bool | None
+    name: str | None
+    person_id: int | None
+    project_id: int | None
+    subscriber_ids: Sequence[Any] | None
+
+
+class DashboardsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /dashboards/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    is_private: bool | None
+    name: str | None
+    person_id: int | None
+    project_id: int | None
+    subscriber_ids: Sequence[Any] | None
+
+
+class DealCostRatesFilters(TypedDict, total=False):
+    """Filters of ``GET /deal_cost_rates``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    deal_id: Any
+    person_id: Any
+
+DealCostRatesSort = Literal[
+    "rate_cents",
+    "-rate_cents",
+]
+
+
+class DealCostRatesCreate(TypedDict, total=False):
+    """The body of ``POST /deal_cost_rates``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    currency: str | None
+    deal_id: int | None
+    person_id: int | None
+    rate_cents: int | None
+
+
+class DealCostRatesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /deal_cost_rates/{id}``: only what is given is sent; ``None`` clears
+    a value."""
+
+    currency: str | None
+    deal_id: int | None
+    person_id: int | None
+    rate_cents: int | None
 
 
 class DealFunnelReportsFilters(TypedDict, total=False):
@@ -1247,7 +2016,57 @@ DealReportsSort = Literal[
     "-year",
 ]
 
-DealReportsGroup = str
+DealReportsGroup = Literal[
+    "budget_status",
+    "company",
+    "contact",
+    "created_at",
+    "creator",
+    "custom_fields",
+    "date",
+    "deal",
+    "deal_budget_warning",
+    "deal_client_access",
+    "deal_closed_at",
+    "deal_created_at",
+    "deal_custom_fields",
+    "deal_date",
+    "deal_end_date",
+    "deal_last_activity_at",
+    "deal_lost_date",
+    "deal_number",
+    "deal_previous_probability",
+    "deal_probability",
+    "deal_purchase_order_number",
+    "deal_retainer",
+    "deal_retainer_interval",
+    "deal_sales_closed_at",
+    "deal_sales_closed_on",
+    "deal_sales_status_updated_at",
+    "deal_status",
+    "deal_suffix",
+    "deal_time_approval",
+    "deal_todo_due_date",
+    "deal_won_date",
+    "designated_approver",
+    "last_activity_at",
+    "lost_reason",
+    "month",
+    "pipeline",
+    "previous_deal_status",
+    "project",
+    "quarter",
+    "responsible",
+    "sales_closed_at",
+    "sales_closed_on",
+    "sales_status_id",
+    "stage_status_id",
+    "stage_updated_at",
+    "subsidiary",
+    "tracking_type_id",
+    "week",
+    "year",
+]
 
 
 class DealStatusesFilters(TypedDict, total=False):
@@ -1289,14 +2108,13 @@ class DealStatusesCreate(TypedDict, total=False):
     booking_tracking_enabled: bool | None
     color_id: int | None
     expense_tracking_enabled: bool | None
-    lost_reason_enabled: bool | None
-    name: str | None
-    organization: Organization | Ref | str | int | None
-    pipeline: Pipeline | Ref | str | int | None
-    position: int | None
-    probability: int | None
-    probability_enabled: bool | None
-    status_id: int | None
+    lost_reason_enabled: Required[bool | None]
+    name: Required[str | None]
+    pipeline: Required[Pipeline | Ref | str | int | None]
+    position: Required[int | None]
+    probability: Required[int | None]
+    probability_enabled: Required[bool | None]
+    status_id: Required[PipelineStageStatus | int | None]
     time_tracking_enabled: bool | None
 
 
@@ -1309,12 +2127,11 @@ class DealStatusesUpdate(TypedDict, total=False):
     expense_tracking_enabled: bool | None
     lost_reason_enabled: bool | None
     name: str | None
-    organization: Organization | Ref | str | int | None
     pipeline: Pipeline | Ref | str | int | None
     position: int | None
     probability: int | None
     probability_enabled: bool | None
-    status_id: int | None
+    status_id: PipelineStageStatus | int | None
     time_tracking_enabled: bool | None
 
 
@@ -1536,22 +2353,17 @@ class DealsCreate(TypedDict, total=False):
     """The body of ``POST /deals``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    approval_policy: Record | Ref | str | int | None
-    budget: bool | None
-    budget_warning: int | None
+    budget: Required[bool | None]
+    budget_warning: float | None
     client_access: bool | None
     color_id: int | None
-    company: Company | Ref | str | int | None
+    company: Required[Company | Ref | str | int | None]
     contact: Person | Ref | str | int | None
-    contract: Contract | Ref | str | int | None
-    creator: Person | Ref | str | int | None
     currency: str | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
     date: dt.date | None
     deal_status: DealStatus | Ref | str | int | None
-    deal_type_id: int | None
+    deal_type_id: Required[DealType | int | None]
     deal_value: int | None
     deal_value_source: str | None
     delivered_on: dt.date | None
@@ -1562,24 +2374,21 @@ class DealsCreate(TypedDict, total=False):
     end_date: dt.date | None
     expense_approval: bool | None
     lost_comment: str | None
-    lost_reason: Record | Ref | str | int | None
+    lost_reason: LostReason | Ref | str | int | None
     man_day_minutes: int | None
     manual_invoicing_reason: str | None
     manual_invoicing_status_id: int | None
-    name: str | None
-    next_todo: Record | Ref | str | int | None
+    name: Required[str | None]
     note: str | None
     open_hours: Any
-    organization: Organization | Ref | str | int | None
     origin_deal: Deal | Ref | str | int | None
-    pipeline: Pipeline | Ref | str | int | None
     position: int | None
     probability: int | None
     project: Project | Ref | str | int | None
     proposal_document_type: DocumentType | Ref | str | int | None
     proposal_note: str | None
     purchase_order_number: str | None
-    responsible: Person | Ref | str | int | None
+    responsible: Required[Person | Ref | str | int | None]
     retainer_deal_value_type: str | None
     retainer_interval: str | None
     retainer_interval_count: int | None
@@ -1589,13 +2398,12 @@ class DealsCreate(TypedDict, total=False):
     rounding_method_id: int | None
     sales_closed_on: dt.date | None
     service_type_restricted_tracking: bool | None
-    services: Sequence[Service | Ref | str | int]
     subscriber_ids: Sequence[Any] | None
-    subsidiary: Subsidiary | Ref | str | int | None
-    tag_list: Sequence[Any] | None
+    subsidiary: Required[Subsidiary | Ref | str | int | None]
+    tag_list: Sequence[str] | None
     tax_rate: TaxRate | Ref | str | int | None
     time_approval: bool | None
-    tracking_type_id: int | None
+    tracking_type_id: BudgetTrackingType | int | None
     validate_expense_when_closing: bool | None
 
 
@@ -1603,22 +2411,17 @@ class DealsUpdate(TypedDict, total=False):
     """The body of ``PATCH /deals/{id}``: only what is given is sent; ``None`` clears a value.
     """
 
-    approval_policy: Record | Ref | str | int | None
     budget: bool | None
-    budget_warning: int | None
+    budget_warning: float | None
     client_access: bool | None
     color_id: int | None
     company: Company | Ref | str | int | None
     contact: Person | Ref | str | int | None
-    contract: Contract | Ref | str | int | None
-    creator: Person | Ref | str | int | None
     currency: str | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
     date: dt.date | None
     deal_status: DealStatus | Ref | str | int | None
-    deal_type_id: int | None
+    deal_type_id: DealType | int | None
     deal_value: int | None
     deal_value_source: str | None
     delivered_on: dt.date | None
@@ -1629,17 +2432,14 @@ class DealsUpdate(TypedDict, total=False):
     end_date: dt.date | None
     expense_approval: bool | None
     lost_comment: str | None
-    lost_reason: Record | Ref | str | int | None
+    lost_reason: LostReason | Ref | str | int | None
     man_day_minutes: int | None
     manual_invoicing_reason: str | None
     manual_invoicing_status_id: int | None
     name: str | None
-    next_todo: Record | Ref | str | int | None
     note: str | None
     open_hours: Any
-    organization: Organization | Ref | str | int | None
     origin_deal: Deal | Ref | str | int | None
-    pipeline: Pipeline | Ref | str | int | None
     position: int | None
     probability: int | None
     project: Project | Ref | str | int | None
@@ -1656,13 +2456,12 @@ class DealsUpdate(TypedDict, total=False):
     rounding_method_id: int | None
     sales_closed_on: dt.date | None
     service_type_restricted_tracking: bool | None
-    services: Sequence[Service | Ref | str | int]
     subscriber_ids: Sequence[Any] | None
     subsidiary: Subsidiary | Ref | str | int | None
-    tag_list: Sequence[Any] | None
+    tag_list: Sequence[str] | None
     tax_rate: TaxRate | Ref | str | int | None
     time_approval: bool | None
-    tracking_type_id: int | None
+    tracking_type_id: BudgetTrackingType | int | None
     validate_expense_when_closing: bool | None
 
 
@@ -1676,6 +2475,106 @@ class DealsCloseParams(TypedDict, total=False):
     """The body attributes of ``PATCH /deals/{id}/close``."""
 
     delivered_on: dt.date
+
+
+class DealsCopyParams(TypedDict, total=False):
+    """The body attributes of ``POST /deals/copy``."""
+
+    deal_id: int
+    name: str
+    template_id: int
+
+
+class DealsCreateFromOriginParams(TypedDict, total=False):
+    """The body attributes of ``POST /deals/create_from_origin``."""
+
+    origin_id: int
+
+
+class DeletedItemsFilters(TypedDict, total=False):
+    """Filters of ``GET /deleted_items``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    created_at: Any
+    deleter_id: Any
+    id: Any
+    item_type: Any
+    location: Any
+    name: Any
+    query: Any
+
+DeletedItemsSort = Literal[
+    "created_at",
+    "-created_at",
+    "location",
+    "-location",
+    "name",
+    "-name",
+]
+
+
+class DiscussionsFilters(TypedDict, total=False):
+    """Filters of ``GET /discussions``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    id: Any
+    page_id: Any
+    status: Any
+
+DiscussionsSort = Literal[
+    "created_at",
+    "-created_at",
+    "resolved_at",
+    "-resolved_at",
+    "updated_at",
+    "-updated_at",
+]
+
+
+class DiscussionsCreate(TypedDict, total=False):
+    """The body of ``POST /discussions``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    excerpt: str | None
+    page: Required[Page | Ref | str | int | None]
+
+
+class DiscussionsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /discussions/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    excerpt: str | None
+    page: Page | Ref | str | int | None
+
+
+class DocumentStylesFilters(TypedDict, total=False):
+    """Filters of ``GET /document_styles``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+    name: Any
+
+DocumentStylesSort = str
+
+
+class DocumentStylesCreate(TypedDict, total=False):
+    """The body of ``POST /document_styles``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    attachment_ids: Sequence[Any] | None
+    name: str | None
+    styles: Mapping[str, Any] | None
+
+
+class DocumentStylesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /document_styles/{id}``: only what is given is sent; ``None`` clears
+    a value."""
+
+    attachment_ids: Sequence[Any] | None
+    name: str | None
+    styles: Mapping[str, Any] | None
 
 
 class DocumentTypesFilters(TypedDict, total=False):
@@ -1697,20 +2596,19 @@ class DocumentTypesCreate(TypedDict, total=False):
     :class:`~productive_async.Ref` or an id."""
 
     attachment_ids: Sequence[Any] | None
-    document_style: Record | Ref | str | int | None
-    document_template_id: int | None
+    document_style: DocumentStyle | Ref | str | int | None
+    document_template_id: DocumentTemplate | int | None
     dual_currency: bool | None
     email_data: Mapping[str, Any] | None
     email_subject: str | None
     email_template: str | None
-    exportable_type_id: int | None
+    exportable_type_id: ExportableType | int | None
     exporter_options: Mapping[str, Any] | None
     filename_schema: str | None
     footer: str | None
-    locale: str | None
-    name: str | None
+    locale: Required[str | None]
+    name: Required[str | None]
     note: str | None
-    organization: Organization | Ref | str | int | None
     subsidiary: Subsidiary | Ref | str | int | None
     tax1_name: str | None
     tax1_value: float | None
@@ -1724,26 +2622,82 @@ class DocumentTypesUpdate(TypedDict, total=False):
     value."""
 
     attachment_ids: Sequence[Any] | None
-    document_style: Record | Ref | str | int | None
-    document_template_id: int | None
+    document_style: DocumentStyle | Ref | str | int | None
+    document_template_id: DocumentTemplate | int | None
     dual_currency: bool | None
     email_data: Mapping[str, Any] | None
     email_subject: str | None
     email_template: str | None
-    exportable_type_id: int | None
+    exportable_type_id: ExportableType | int | None
     exporter_options: Mapping[str, Any] | None
     filename_schema: str | None
     footer: str | None
     locale: str | None
     name: str | None
     note: str | None
-    organization: Organization | Ref | str | int | None
     subsidiary: Subsidiary | Ref | str | int | None
     tax1_name: str | None
     tax1_value: float | None
     tax2_name: str | None
     tax2_value: float | None
     template_options: Mapping[str, Any] | None
+
+
+class EinvoiceIdentitiesFilters(TypedDict, total=False):
+    """Filters of ``GET /einvoice_identities``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    company_id: Any
+    subsidiary_id: Any
+
+EinvoiceIdentitiesSort = str
+
+
+class EinvoiceIdentitiesCreate(TypedDict, total=False):
+    """The body of ``POST /einvoice_identities``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    buyer_reference: str | None
+    company_id: int | None
+    dir3_fiscal_code: str | None
+    dir3_pagador_code: str | None
+    dir3_receptor_code: str | None
+    dire_code: str | None
+    is_government_entity: bool | None
+    peppol_id: str | None
+    subsidiary_id: int | None
+
+
+class EinvoiceIdentitiesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /einvoice_identities/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    buyer_reference: str | None
+    company_id: int | None
+    dir3_fiscal_code: str | None
+    dir3_pagador_code: str | None
+    dir3_receptor_code: str | None
+    dire_code: str | None
+    is_government_entity: bool | None
+    peppol_id: str | None
+    subsidiary_id: int | None
+
+
+class EmailsFilters(TypedDict, total=False):
+    """Filters of ``GET /emails``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    after: Any
+    before: Any
+    company_id: Any
+    creator_id: Any
+    id: Any
+    recipient_id: Any
+    sender_or_recipient_id: Any
+    status: Any
+
+EmailsSort = str
 
 
 class EntitlementReportsFilters(TypedDict, total=False):
@@ -1803,7 +2757,126 @@ EntitlementReportsSort = Literal[
     "-total_used_minutes",
 ]
 
-EntitlementReportsGroup = str
+EntitlementReportsGroup = Literal[
+    "absence_type",
+    "end_date",
+    "entitlement",
+    "entitlement_end_date",
+    "entitlement_start_date",
+    "event",
+    "people_custom_fields",
+    "person",
+    "start_date",
+    "subsidiary",
+]
+
+
+class EntitlementsFilters(TypedDict, total=False):
+    """Filters of ``GET /entitlements``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    allocated: Any
+    date: Any
+    end_date: Any
+    event_id: Any
+    id: Any
+    person_id: Any
+    start_date: Any
+    used: Any
+
+EntitlementsSort = Literal[
+    "end_date",
+    "-end_date",
+    "event",
+    "-event",
+    "person",
+    "-person",
+    "start_date",
+    "-start_date",
+]
+
+
+class EntitlementsCreate(TypedDict, total=False):
+    """The body of ``POST /entitlements``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    allocated: Required[float | None]
+    end_date: Required[dt.date | None]
+    event: Required[AbsenceCategory | Ref | str | int | None]
+    note: str | None
+    person: Required[Person | Ref | str | int | None]
+    start_date: Required[dt.date | None]
+
+
+class EntitlementsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /entitlements/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    allocated: float | None
+    end_date: dt.date | None
+    event: AbsenceCategory | Ref | str | int | None
+    note: str | None
+    person: Person | Ref | str | int | None
+    start_date: dt.date | None
+
+
+class EventsFilters(TypedDict, total=False):
+    """Filters of ``GET /events``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    absence_type: Any
+    half_day_bookings: Any
+    id: Any
+    limitation_type: Any
+    limited: Any
+    name: Any
+    status: Any
+    sync_personal_integrations: Any
+
+EventsSort = str
+
+
+class EventsCreate(TypedDict, total=False):
+    """The body of ``POST /events``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    absence_type: AbsenceType | str | None
+    color_id: int | None
+    event_type_id: Required[EventType | int | None]
+    half_day_bookings: Any
+    icon_id: int | None
+    limitation_type_id: Required[LimitationType | int | None]
+    name: Required[str | None]
+    sync_personal_integrations: Any
+
+
+class EventsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /events/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    absence_type: AbsenceType | str | None
+    color_id: int | None
+    event_type_id: EventType | int | None
+    half_day_bookings: Any
+    icon_id: int | None
+    limitation_type_id: LimitationType | int | None
+    name: str | None
+    sync_personal_integrations: Any
+
+
+class ExchangeRatesFilters(TypedDict, total=False):
+    """Filters of ``GET /exchange_rates``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    date: Any
+    out_of_date: Any
+
+ExchangeRatesSort = Literal[
+    "date",
+    "-date",
+]
 
 
 class ExpenseReportsFilters(TypedDict, total=False):
@@ -1972,7 +3045,50 @@ ExpenseReportsSort = Literal[
     "-year",
 ]
 
-ExpenseReportsGroup = str
+ExpenseReportsGroup = Literal[
+    "approval_status",
+    "approved_at",
+    "approver",
+    "company",
+    "created_at",
+    "creator",
+    "custom_fields",
+    "date",
+    "deal",
+    "designated_approver",
+    "expense",
+    "expense_created_at",
+    "expense_date",
+    "expense_name",
+    "expense_paid_on",
+    "expense_pay_on",
+    "expense_reimbursed_on",
+    "invoiced",
+    "invoicing_status",
+    "month",
+    "name",
+    "paid_on",
+    "pay_on",
+    "person",
+    "project",
+    "project_id",
+    "purchase_order",
+    "quantity",
+    "quarter",
+    "quote_type",
+    "reimbursed_on",
+    "reimbursement",
+    "responsible",
+    "section_name",
+    "service",
+    "service_type",
+    "stage_type",
+    "status",
+    "tax_rate_id",
+    "vendor",
+    "week",
+    "year",
+]
 
 
 class ExpensesFilters(TypedDict, total=False):
@@ -2083,29 +3199,24 @@ class ExpensesCreate(TypedDict, total=False):
     :class:`~productive_async.Ref` or an id."""
 
     amount: int | None
-    approver: Person | Ref | str | int | None
-    attachment: Record | Ref | str | int | None
+    attachment: Attachment | Ref | str | int | None
     billable_amount: int | None
-    creator: Person | Ref | str | int | None
-    currency: str | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
+    currency: Required[str | None]
     custom_fields: Mapping[str, Any] | None
-    date: dt.date | None
+    date: Required[dt.date | None]
     markup: float | None
-    name: str | None
-    organization: Organization | Ref | str | int | None
+    name: Required[str | None]
     paid_on: dt.date | None
     pay_on: dt.date | None
     person: Person | Ref | str | int | None
     position: int | None
-    purchase_order: Record | Ref | str | int | None
+    purchase_order: PurchaseOrder | Ref | str | int | None
     quantity: Decimal | None
     reimbursable: bool | None
     reimbursed_on: dt.date | None
     rejected_reason: str | None
-    service: Service | Ref | str | int | None
-    tax_inclusion: Any
+    service: Required[Service | Ref | str | int | None]
+    tax_inclusion: bool | None
     tax_rate: TaxRate | Ref | str | int | None
     vendor: Company | Ref | str | int | None
 
@@ -2115,29 +3226,24 @@ class ExpensesUpdate(TypedDict, total=False):
     value."""
 
     amount: int | None
-    approver: Person | Ref | str | int | None
-    attachment: Record | Ref | str | int | None
+    attachment: Attachment | Ref | str | int | None
     billable_amount: int | None
-    creator: Person | Ref | str | int | None
     currency: str | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
     date: dt.date | None
     markup: float | None
     name: str | None
-    organization: Organization | Ref | str | int | None
     paid_on: dt.date | None
     pay_on: dt.date | None
     person: Person | Ref | str | int | None
     position: int | None
-    purchase_order: Record | Ref | str | int | None
+    purchase_order: PurchaseOrder | Ref | str | int | None
     quantity: Decimal | None
     reimbursable: bool | None
     reimbursed_on: dt.date | None
     rejected_reason: str | None
     service: Service | Ref | str | int | None
-    tax_inclusion: Any
+    tax_inclusion: bool | None
     tax_rate: TaxRate | Ref | str | int | None
     vendor: Company | Ref | str | int | None
 
@@ -2146,6 +3252,115 @@ class ExpensesBulkUpdate(ExpensesUpdate):
     """An item of ``PATCH /expenses`` (bulk): ``id`` and the values to change."""
 
     id: Required[Id]
+
+
+class FiltersFilters(TypedDict, total=False):
+    """Filters of ``GET /filters``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    chart_type_id: Any
+    created_at: Any
+    creator_id: Any
+    filterable_collection: Any
+    filterable_id: Any
+    filterable_type: Any
+    id: Any
+    last_accessed_at: Any
+    last_pulse_sent_at: Any
+    last_viewed_at: Any
+    name: Any
+    project_id: Any
+    pulse: Any
+    query: Any
+    report: Any
+    report_category_id: Any
+    report_layout_id: Any
+    shared: Any
+    type_id: Any
+    updated_at: Any
+
+FiltersSort = Literal[
+    "created_at",
+    "-created_at",
+    "creator",
+    "-creator",
+    "description",
+    "-description",
+    "filterable_collection",
+    "-filterable_collection",
+    "last_accessed_at",
+    "-last_accessed_at",
+    "last_pulse_sent_at",
+    "-last_pulse_sent_at",
+    "last_viewed_at",
+    "-last_viewed_at",
+    "name",
+    "-name",
+    "report_category_id",
+    "-report_category_id",
+    "updated_at",
+    "-updated_at",
+]
+
+
+class FiltersCreate(TypedDict, total=False):
+    """The body of ``POST /filters``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    chart_type_id: int | None
+    column_settings: Mapping[str, Any] | None
+    columns: Any
+    exchange_currency: Any
+    exchange_date: dt.date | None
+    export_params: Mapping[str, Any] | None
+    filterable_collection: str | None
+    filterable_id: int | None
+    filterable_type: Any
+    formulas: Any
+    group_by: Any
+    hidden: bool | None
+    layout_id: int | None
+    name: Required[str | None]
+    params: Mapping[str, Any] | None
+    predefined_id: int | None
+    public: Any
+    report: Any
+    report_category_id: int | None
+    report_layout_id: int | None
+    settings: Mapping[str, Any] | None
+    sort_by: Any
+    transpose_by: Any
+    type_id: int | None
+
+
+class FiltersUpdate(TypedDict, total=False):
+    """The body of ``PATCH /filters/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    chart_type_id: int | None
+    column_settings: Mapping[str, Any] | None
+    columns: Any
+    exchange_currency: Any
+    exchange_date: dt.date | None
+    export_params: Mapping[str, Any] | None
+    filterable_collection: str | None
+    filterable_id: int | None
+    filterable_type: Any
+    formulas: Any
+    group_by: Any
+    hidden: bool | None
+    layout_id: int | None
+    name: str | None
+    params: Mapping[str, Any] | None
+    predefined_id: int | None
+    public: Any
+    report: Any
+    report_category_id: int | None
+    report_layout_id: int | None
+    settings: Mapping[str, Any] | None
+    sort_by: Any
+    transpose_by: Any
+    type_id: int | None
 
 
 class FinancialItemReportsFilters(TypedDict, total=False):
@@ -2303,7 +3518,157 @@ FinancialItemReportsSort = Literal[
     "-total_worked_time",
 ]
 
-FinancialItemReportsGroup = str
+FinancialItemReportsGroup = Literal[
+    "approval_status",
+    "billing_type",
+    "budget",
+    "company",
+    "company_billing_name",
+    "custom_fields",
+    "date",
+    "deal_status",
+    "financial_item_date",
+    "financial_item_description",
+    "financial_item_type",
+    "future",
+    "origin_deal",
+    "person",
+    "project",
+    "project_type_id",
+    "responsible",
+    "section",
+    "service",
+    "service_type",
+    "stage_status",
+    "stage_type",
+    "subsidiary",
+]
+
+
+class FoldersFilters(TypedDict, total=False):
+    """Filters of ``GET /folders``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    id: Any
+    project_id: Any
+    query: Any
+    status: Any
+
+FoldersSort = str
+
+
+class FoldersCreate(TypedDict, total=False):
+    """The body of ``POST /folders``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    hidden: bool | None
+    name: Required[str | None]
+    position: int | None
+    project: Required[Project | Ref | str | int | None]
+
+
+class FoldersUpdate(TypedDict, total=False):
+    """The body of ``PATCH /folders/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    hidden: bool | None
+    name: str | None
+    position: int | None
+    project: Project | Ref | str | int | None
+
+
+class HolidayCalendarsFilters(TypedDict, total=False):
+    """Filters of ``GET /holiday_calendars``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+
+HolidayCalendarsSort = str
+
+
+class HolidayCalendarsCreate(TypedDict, total=False):
+    """The body of ``POST /holiday_calendars``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    autogenerate_holidays: bool | None
+    country: str | None
+    name: Required[str | None]
+    state: str | None
+
+
+class HolidayCalendarsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /holiday_calendars/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    autogenerate_holidays: bool | None
+    country: str | None
+    name: str | None
+    state: str | None
+
+
+class HolidaysFilters(TypedDict, total=False):
+    """Filters of ``GET /holidays``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    after: Any
+    before: Any
+    holiday_calendar_id: Any
+
+HolidaysSort = str
+
+
+class HolidaysCreate(TypedDict, total=False):
+    """The body of ``POST /holidays``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    date: Required[dt.date | None]
+    holiday_calendar: Required[HolidayCalendar | Ref | str | int | None]
+    name: Required[str | None]
+
+
+class HolidaysUpdate(TypedDict, total=False):
+    """The body of ``PATCH /holidays/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    date: dt.date | None
+    holiday_calendar: HolidayCalendar | Ref | str | int | None
+    name: str | None
+
+
+class IntegrationExporterConfigurationsFilters(TypedDict, total=False):
+    """Filters of ``GET /integration_exporter_configurations``: a value (lists are sent
+    comma-separated) or ``{operator: value}`` with the operators each filter takes (Productive
+    API reference, "Filtering")."""
+
+    company_id: Any
+
+IntegrationExporterConfigurationsSort = Literal[
+    "client_id",
+    "-client_id",
+    "company_type",
+    "-company_type",
+]
+
+
+class IntegrationExporterConfigurationsCreate(TypedDict, total=False):
+    """The body of ``POST /integration_exporter_configurations``: attributes, and relationships
+    as a record, a :class:`~productive_async.Ref` or an id."""
+
+    company_id: int | None
+    company_type: str | None
+    datev_client_account_code: str | None
+    datev_vendor_account_code: str | None
+
+
+class IntegrationExporterConfigurationsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /integration_exporter_configurations/{id}``: only what is given is
+    sent; ``None`` clears a value."""
+
+    company_id: int | None
+    company_type: str | None
+    datev_client_account_code: str | None
+    datev_vendor_account_code: str | None
 
 
 class IntegrationsFilters(TypedDict, total=False):
@@ -2331,12 +3696,27 @@ class IntegrationsCreate(TypedDict, total=False):
     """The body of ``POST /integrations``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    creator: Person | Ref | str | int | None
-    deal: Deal | Ref | str | int | None
-    integration_type_id: int | None
-    organization: Organization | Ref | str | int | None
-    project: Project | Ref | str | int | None
-    subsidiary: Subsidiary | Ref | str | int | None
+    integration_type_id: IntegrationType | int | None
+
+
+class InvitationsCreate(TypedDict, total=False):
+    """The body of ``POST /invitations``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    first_name: str | None
+    last_name: str | None
+    newsletter_consent: bool | None
+    password: str | None
+
+
+class InvitationsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /invitations/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    first_name: str | None
+    last_name: str | None
+    newsletter_consent: bool | None
+    password: str | None
 
 
 class InvoiceAttributionsFilters(TypedDict, total=False):
@@ -2354,12 +3734,11 @@ class InvoiceAttributionsCreate(TypedDict, total=False):
     """The body of ``POST /invoice_attributions``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    amount: int | None
-    budget: Deal | Ref | str | int | None
+    amount: Required[int | None]
+    budget: Required[Deal | Ref | str | int | None]
     date_from: dt.date | None
     date_to: dt.date | None
-    invoice: Invoice | Ref | str | int | None
-    organization: Organization | Ref | str | int | None
+    invoice: Required[Invoice | Ref | str | int | None]
 
 
 class InvoiceAttributionsUpdate(TypedDict, total=False):
@@ -2371,7 +3750,6 @@ class InvoiceAttributionsUpdate(TypedDict, total=False):
     date_from: dt.date | None
     date_to: dt.date | None
     invoice: Invoice | Ref | str | int | None
-    organization: Organization | Ref | str | int | None
 
 
 class InvoiceReportsFilters(TypedDict, total=False):
@@ -2547,7 +3925,106 @@ InvoiceReportsSort = Literal[
     "-year",
 ]
 
-InvoiceReportsGroup = str
+InvoiceReportsGroup = Literal[
+    "automatically_created",
+    "budget",
+    "company",
+    "company_billing_name",
+    "created_at",
+    "creator",
+    "currency",
+    "custom_fields",
+    "delivery_on",
+    "einvoice_status",
+    "fiscalization_status",
+    "invoice",
+    "invoice_aging",
+    "invoice_created_at",
+    "invoice_custom_fields",
+    "invoice_delivery_on",
+    "invoice_discount",
+    "invoice_invoiced_on",
+    "invoice_last_activity_at",
+    "invoice_number",
+    "invoice_paid_on",
+    "invoice_pay_on",
+    "invoice_purchase_order_number",
+    "invoice_sent_on",
+    "invoice_state",
+    "invoice_status",
+    "invoice_subject",
+    "invoice_type",
+    "invoiced_on",
+    "issuer",
+    "last_activity_at",
+    "month",
+    "overdue_status",
+    "paid_on",
+    "pay_on",
+    "payment_status",
+    "project",
+    "quarter",
+    "sent_on",
+    "sent_status",
+    "subsidiary",
+    "tax_rates",
+    "week",
+    "year",
+]
+
+
+class InvoiceTemplatesFilters(TypedDict, total=False):
+    """Filters of ``GET /invoice_templates``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    budget_id: Any
+    company_id: Any
+    creator_id: Any
+    custom_fields: Any
+    document_type_id: Any
+    id: Any
+    issuer_id: Any
+    subsidiary_id: Any
+
+InvoiceTemplatesSort = Literal[
+    "created_at",
+    "-created_at",
+    "id",
+    "-id",
+]
+
+
+class InvoiceTemplatesCreate(TypedDict, total=False):
+    """The body of ``POST /invoice_templates``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    bank_account_details: Mapping[str, Any] | None
+    bank_account_id: int | None
+    budget_id: int | None
+    custom_fields: Mapping[str, Any] | None
+    document_type_id: int | None
+    invoice_creation_options: Mapping[str, Any] | None
+    invoice_due_in_days: int | None
+    issuer_id: int | None
+    note: str | None
+    subsidiary_id: int | None
+
+
+class InvoiceTemplatesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /invoice_templates/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    bank_account_details: Mapping[str, Any] | None
+    bank_account_id: int | None
+    budget_id: int | None
+    custom_fields: Mapping[str, Any] | None
+    document_type_id: int | None
+    invoice_creation_options: Mapping[str, Any] | None
+    invoice_due_in_days: int | None
+    issuer_id: int | None
+    note: str | None
+    subsidiary_id: int | None
 
 
 class InvoicesFilters(TypedDict, total=False):
@@ -2654,32 +4131,25 @@ class InvoicesCreate(TypedDict, total=False):
     """The body of ``POST /invoices``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    attachment: Record | Ref | str | int | None
-    bank_account: Record | Ref | str | int | None
+    attachment: Attachment | Ref | str | int | None
     bank_account_details: Mapping[str, Any] | None
     bank_account_id: int | None
-    bill_from: Record | Ref | str | int | None
-    bill_to: Record | Ref | str | int | None
-    company: Company | Ref | str | int | None
+    company: Required[Company | Ref | str | int | None]
     creation_options: Mapping[str, Any] | None
-    creator: Person | Ref | str | int | None
-    currency: str | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
+    currency: Required[str | None]
     custom_fields: Mapping[str, Any] | None
     delivery_on: dt.date | None
     discount: float | None
-    document_type: DocumentType | Ref | str | int | None
+    document_type: Required[DocumentType | Ref | str | int | None]
     export_id: str | None
     export_invoice_url: str | None
     exported: bool | None
-    invoice_attributions: Sequence[InvoiceAttribution | Ref | str | int]
-    invoice_type_id: int | None
-    invoiced_on: dt.date | None
+    invoice_type_id: InvoiceType | int | None
+    invoiced_on: Required[dt.date | None]
     issuer: Person | Ref | str | int | None
+    issuer_id: Person | Ref | str | int | None
     note: str | None
     number: str | None
-    organization: Organization | Ref | str | int | None
     parent_invoice: Invoice | Ref | str | int | None
     pay_on: dt.date | None
     pay_on_relative: bool | None
@@ -2688,7 +4158,7 @@ class InvoicesCreate(TypedDict, total=False):
     subject: str | None
     subscriber_ids: Sequence[Any] | None
     subsidiary: Subsidiary | Ref | str | int | None
-    tag_list: Sequence[Any] | None
+    tag_list: Sequence[str] | None
     tax1_name: str | None
     tax1_value: float | None
     tax2_name: str | None
@@ -2699,18 +4169,12 @@ class InvoicesUpdate(TypedDict, total=False):
     """The body of ``PATCH /invoices/{id}``: only what is given is sent; ``None`` clears a
     value."""
 
-    attachment: Record | Ref | str | int | None
-    bank_account: Record | Ref | str | int | None
+    attachment: Attachment | Ref | str | int | None
     bank_account_details: Mapping[str, Any] | None
     bank_account_id: int | None
-    bill_from: Record | Ref | str | int | None
-    bill_to: Record | Ref | str | int | None
     company: Company | Ref | str | int | None
     creation_options: Mapping[str, Any] | None
-    creator: Person | Ref | str | int | None
     currency: str | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
     delivery_on: dt.date | None
     discount: float | None
@@ -2718,13 +4182,11 @@ class InvoicesUpdate(TypedDict, total=False):
     export_id: str | None
     export_invoice_url: str | None
     exported: bool | None
-    invoice_attributions: Sequence[InvoiceAttribution | Ref | str | int]
-    invoice_type_id: int | None
+    invoice_type_id: InvoiceType | int | None
     invoiced_on: dt.date | None
     issuer: Person | Ref | str | int | None
     note: str | None
     number: str | None
-    organization: Organization | Ref | str | int | None
     parent_invoice: Invoice | Ref | str | int | None
     pay_on: dt.date | None
     pay_on_relative: bool | None
@@ -2733,7 +4195,7 @@ class InvoicesUpdate(TypedDict, total=False):
     subject: str | None
     subscriber_ids: Sequence[Any] | None
     subsidiary: Subsidiary | Ref | str | int | None
-    tag_list: Sequence[Any] | None
+    tag_list: Sequence[str] | None
     tax1_name: str | None
     tax1_value: float | None
     tax2_name: str | None
@@ -2755,33 +4217,33 @@ class InvoicesFinalizeParams(TypedDict, total=False):
 class InvoicesPreviewParams(TypedDict, total=False):
     """The query parameters of ``GET /invoices/{id}/preview``."""
 
-    budget_ids: Any
-    date_from: Any
-    date_to: Any
-    display_format: Any
-    expense_display_format: Any
-    invoicing_by: Any
-    invoicing_method: Any
-    locale: Any
-    percentage: Any
+    budget_ids: Sequence[Any]
+    date_from: dt.date
+    date_to: dt.date
+    display_format: str
+    expense_display_format: str
+    invoicing_by: str
+    invoicing_method: str
+    locale: str
+    percentage: float
 
 
 class InvoicesSendParams(TypedDict, total=False):
     """The body attributes of ``PATCH /invoices/{id}/send``."""
 
-    bcc: Any
-    body: Any
-    cc: Any
-    e_invoice_url: Any
+    bcc: Sequence[Any]
+    body: str
+    cc: Sequence[Any]
+    e_invoice_url: str
     subject: str
-    to: Any
+    to: Sequence[Any]
 
 
 class InvoicesSendEinvoiceParams(TypedDict, total=False):
     """The body attributes of ``PATCH /invoices/{id}/send_einvoice``."""
 
     business_process: Any
-    format_id: Any
+    format_id: int
 
 
 class LineItemReportsFilters(TypedDict, total=False):
@@ -2836,7 +4298,19 @@ LineItemReportsSort = Literal[
     "-updater",
 ]
 
-LineItemReportsGroup = str
+LineItemReportsGroup = Literal[
+    "budget",
+    "company",
+    "creator",
+    "expense",
+    "invoice",
+    "kpd_code",
+    "service",
+    "tax_rate",
+    "unit_id",
+    "unit_price",
+    "updater",
+]
 
 
 class LineItemsFilters(TypedDict, total=False):
@@ -2866,18 +4340,17 @@ class LineItemsCreate(TypedDict, total=False):
     description: str | None
     discount: float | None
     expense: Expense | Ref | str | int | None
-    invoice: Invoice | Ref | str | int | None
-    kpd_code_id: int | None
-    organization: Organization | Ref | str | int | None
+    invoice: Required[Invoice | Ref | str | int | None]
+    kpd_code: KPDCode | Ref | str | int | None
     position: int | None
-    quantity: Decimal | None
+    quantity: Required[Decimal | None]
     service: Service | Ref | str | int | None
     service_type: ServiceType | Ref | str | int | None
     tax_name: str | None
-    tax_rate: TaxRate | Ref | str | int | None
+    tax_rate: Required[TaxRate | Ref | str | int | None]
     tax_value: float | None
-    unit_id: int | None
-    unit_price: int | None
+    unit_id: Required[LineItemUnit | int | None]
+    unit_price: Required[int | None]
 
 
 class LineItemsUpdate(TypedDict, total=False):
@@ -2888,8 +4361,7 @@ class LineItemsUpdate(TypedDict, total=False):
     discount: float | None
     expense: Expense | Ref | str | int | None
     invoice: Invoice | Ref | str | int | None
-    kpd_code_id: int | None
-    organization: Organization | Ref | str | int | None
+    kpd_code: KPDCode | Ref | str | int | None
     position: int | None
     quantity: Decimal | None
     service: Service | Ref | str | int | None
@@ -2897,23 +4369,179 @@ class LineItemsUpdate(TypedDict, total=False):
     tax_name: str | None
     tax_rate: TaxRate | Ref | str | int | None
     tax_value: float | None
-    unit_id: int | None
+    unit_id: LineItemUnit | int | None
     unit_price: int | None
 
 
 class LineItemsGenerateParams(TypedDict, total=False):
     """The body attributes of ``POST /line_items/generate``."""
 
-    budget_ids: Any
-    date_from: Any
-    date_to: Any
-    display_format: Any
-    expense_display_format: Any
-    invoice_id: Any
-    invoicing_by: Any
-    invoicing_method: Any
-    locale: Any
-    percentage: Any
+    budget_ids: Sequence[Any]
+    date_from: dt.date
+    date_to: dt.date
+    display_format: str
+    expense_display_format: str
+    invoice_id: int
+    invoicing_by: str
+    invoicing_method: str
+    locale: str
+    percentage: float
+
+
+class LostReasonsFilters(TypedDict, total=False):
+    """Filters of ``GET /lost_reasons``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+
+LostReasonsSort = str
+
+
+class LostReasonsCreate(TypedDict, total=False):
+    """The body of ``POST /lost_reasons``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    name: Required[str | None]
+
+
+class LostReasonsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /lost_reasons/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    name: str | None
+
+
+class MembershipsFilters(TypedDict, total=False):
+    """Filters of ``GET /memberships``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    access_type_id: Any
+    agent_id: Any
+    dashboard_id: Any
+    deal_id: Any
+    dynamic_group_id: Any
+    filter_id: Any
+    id: Any
+    page_id: Any
+    person_id: Any
+    project_id: Any
+    survey_id: Any
+    target_id: Any
+    target_type: Any
+    type_id: Any
+
+MembershipsSort = str
+
+
+class MembershipsCreate(TypedDict, total=False):
+    """The body of ``POST /memberships``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    agent: Agent | Ref | str | int | None
+    dashboard_id: int | None
+    deal_id: int | None
+    filter_id: int | None
+    page: Page | Ref | str | int | None
+    project: Project | Ref | str | int | None
+    pulse_id: int | None
+    survey_id: int | None
+
+
+class MembershipsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /memberships/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    agent: Agent | Ref | str | int | None
+    dashboard_id: int | None
+    deal_id: int | None
+    filter_id: int | None
+    page: Page | Ref | str | int | None
+    project: Project | Ref | str | int | None
+    pulse_id: int | None
+    survey_id: int | None
+
+
+class NotificationsFilters(TypedDict, total=False):
+    """Filters of ``GET /notifications``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    after: Any
+    before: Any
+    date_after: Any
+    date_before: Any
+    dismissed: Any
+    id: Any
+    important: Any
+    last_action_at: Any
+    mention: Any
+    project_id: Any
+    type: Any
+
+NotificationsSort = str
+
+
+class OrganizationMembershipsFilters(TypedDict, total=False):
+    """Filters of ``GET /organization_memberships``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    organization_id: Any
+
+OrganizationMembershipsSort = str
+
+
+class OrganizationMembershipsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /organization_memberships/{id}``: only what is given is sent;
+    ``None`` clears a value."""
+
+    booking_approvals_filter_id: int | None
+    bookings_filter_id: int | None
+    budget_services_filter_id: int | None
+    budgets_filter_id: int | None
+    companies_filter_id: int | None
+    company_time_filter_id: int | None
+    contacts_filter_id: int | None
+    deal_services_filter_id: int | None
+    deals_filter_id: int | None
+    docs_filter_id: int | None
+    email_notifications: Any
+    employees_filter_id: int | None
+    expense_approvals_filter_id: int | None
+    expenses_filter_id: int | None
+    granular_notification_preferences: Mapping[str, Any] | None
+    internal_budget_services_filter_id: int | None
+    invoices_filter_id: int | None
+    payments_filter_id: int | None
+    people_filter_id: int | None
+    preferences: Mapping[str, Any] | None
+    projects_filter_id: int | None
+    quick_start_config: Mapping[str, Any] | None
+    salary_reports_filter_id: int | None
+    tasks_filter_id: int | None
+    time_approvals_filter_id: int | None
+    time_entry_reports_filter_id: int | None
+    time_reminders: Any
+    time_reports_filter_id: int | None
+    weekly_emails: Any
+
+
+class OrganizationSubscriptionsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /organization_subscriptions/{id}``: only what is given is sent;
+    ``None`` clears a value."""
+
+    active_products: Any
+    billing_address: str | None
+    billing_email: Any
+    billing_group_seats: Any
+    plan_cycle: Any
+    plan_type: Any
+    product_types: Any
+    seats: Any
+    stripe_token: Any
+    trial_plan_type: Any
+    trial_product_ids: Sequence[Any] | None
 
 OrganizationsSort = Literal[
     "name",
@@ -2925,7 +4553,7 @@ class OrganizationsUpdate(TypedDict, total=False):
     """The body of ``PATCH /organizations/{id}``: only what is given is sent; ``None`` clears a
     value."""
 
-    addons: Any
+    addons: Sequence[str] | None
     ai_enabled: bool | None
     allow_time_off: bool | None
     allow_user_email: bool | None
@@ -2949,7 +4577,7 @@ class OrganizationsUpdate(TypedDict, total=False):
     facility_costs_breakdown: Mapping[str, Any] | None
     financial_month_locking_date: dt.date | None
     financial_month_locking_partial_edit: Any
-    fiscal_year_start: Any
+    fiscal_year_start: dt.date | None
     invoice_rounding_method_id: int | None
     invoice_timesheet_export_configuration: Any
     limited_service_types: Any
@@ -2988,8 +4616,33 @@ class OrganizationsUpdate(TypedDict, total=False):
     timesheet_submission: Any
     timesheet_submission_reminders: Any
     timesheet_submission_settings: Mapping[str, Any] | None
-    week_start_day_id: int | None
-    working_hours: Any
+    week_start_day_id: WeekStartDay | int | None
+    working_hours: Sequence[float] | None
+
+
+class OverheadsFilters(TypedDict, total=False):
+    """Filters of ``GET /overheads``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    subsidiary_id: Any
+
+OverheadsSort = Literal[
+    "ended_on",
+    "-ended_on",
+    "started_on",
+    "-started_on",
+]
+
+
+class OverheadsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /overheads/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    averaging_period: int | None
+    facility_costs: Any
+    facility_costs_breakdown: Mapping[str, Any] | None
+    overhead_controls: Mapping[str, Any] | None
+    use_overhead: bool | None
 
 
 class PageReportsFilters(TypedDict, total=False):
@@ -3042,7 +4695,191 @@ PageReportsSort = Literal[
     "-updater",
 ]
 
-PageReportsGroup = str
+PageReportsGroup = Literal[
+    "created_at",
+    "creator",
+    "custom_fields",
+    "edited_at",
+    "page",
+    "page_id",
+    "page_last_activity_at",
+    "project",
+    "title",
+    "updater",
+]
+
+
+class PageVersionsFilters(TypedDict, total=False):
+    """Filters of ``GET /page_versions``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+    page_id: Any
+    person_id: Any
+    restored_from_version_id: Any
+
+PageVersionsSort = Literal[
+    "created_at",
+    "-created_at",
+    "name",
+    "-name",
+    "updated_at",
+    "-updated_at",
+]
+
+
+class PageVersionsCreate(TypedDict, total=False):
+    """The body of ``POST /page_versions``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    name: str | None
+    page_id: int | None
+    restored_from_version_id: int | None
+
+
+class PageVersionsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /page_versions/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    name: str | None
+    page_id: int | None
+    restored_from_version_id: int | None
+
+
+class PagesFilters(TypedDict, total=False):
+    """Filters of ``GET /pages``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    created_at: Any
+    creator_id: Any
+    custom_fields: Any
+    edited_at: Any
+    full_query: Any
+    fuzzy_dates: Any
+    fuzzy_people: Any
+    id: Any
+    jump_query: Any
+    last_activity_at: Any
+    parent_page_id: Any
+    person_type: Any
+    project_id: Any
+    project_status: Any
+    query: Any
+    root_page_id: Any
+    status: Any
+    subscriber_id: Any
+    template: Any
+
+PagesSort = Literal[
+    "created_at",
+    "-created_at",
+    "creator_name",
+    "-creator_name",
+    "edited_at",
+    "-edited_at",
+    "id",
+    "-id",
+    "last_activity_at",
+    "-last_activity_at",
+    "project",
+    "-project",
+    "project_name",
+    "-project_name",
+    "title",
+    "-title",
+    "updated_at",
+    "-updated_at",
+]
+
+
+class PagesCreate(TypedDict, total=False):
+    """The body of ``POST /pages``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    attachment_ids: Sequence[Any] | None
+    body: str | None
+    cover_image_meta: Any
+    cover_image_url: str | None
+    custom_fields: Mapping[str, Any] | None
+    icon_id: str | None
+    parent_page: Page | Ref | str | int | None
+    position: int | None
+    preferences: Mapping[str, Any] | None
+    project: Project | Ref | str | int | None
+    public_access: bool | None
+    root_page: Page | Ref | str | int | None
+    steps: Any
+    subscriber_ids: Sequence[Any] | None
+    title: Required[str | None]
+    version_number: str | None
+
+
+class PagesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /pages/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    attachment_ids: Sequence[Any] | None
+    body: str | None
+    cover_image_meta: Any
+    cover_image_url: str | None
+    custom_fields: Mapping[str, Any] | None
+    icon_id: str | None
+    parent_page: Page | Ref | str | int | None
+    position: int | None
+    preferences: Mapping[str, Any] | None
+    project: Project | Ref | str | int | None
+    public_access: bool | None
+    root_page: Page | Ref | str | int | None
+    steps: Any
+    subscriber_ids: Sequence[Any] | None
+    title: str | None
+    version_number: str | None
+
+
+class PasswordsCreate(TypedDict, total=False):
+    """The body of ``POST /passwords``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    password: str | None
+    password_confirmation: str | None
+
+
+class PasswordsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /passwords/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    password: str | None
+    password_confirmation: str | None
+
+
+class PaymentReminderSequencesFilters(TypedDict, total=False):
+    """Filters of ``GET /payment_reminder_sequences``: a value (lists are sent comma-separated)
+    or ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    default_sequence: Any
+
+PaymentReminderSequencesSort = Literal[
+    "default_sequence",
+    "-default_sequence",
+]
+
+
+class PaymentReminderSequencesCreate(TypedDict, total=False):
+    """The body of ``POST /payment_reminder_sequences``: attributes, and relationships as a
+    record, a :class:`~productive_async.Ref` or an id."""
+
+    default_sequence: Any
+    name: str | None
+
+
+class PaymentReminderSequencesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /payment_reminder_sequences/{id}``: only what is given is sent;
+    ``None`` clears a value."""
+
+    default_sequence: Any
+    name: str | None
 
 
 class PaymentReportsFilters(TypedDict, total=False):
@@ -3105,7 +4942,24 @@ PaymentReportsSort = Literal[
     "-year",
 ]
 
-PaymentReportsGroup = str
+PaymentReportsGroup = Literal[
+    "company",
+    "date",
+    "deal",
+    "invoice",
+    "month",
+    "payment",
+    "payment_date",
+    "payment_external_id",
+    "payment_note",
+    "payment_paid_on",
+    "payment_written_off_on",
+    "project",
+    "quarter",
+    "subsidiary",
+    "week",
+    "year",
+]
 
 
 class PaymentsFilters(TypedDict, total=False):
@@ -3147,10 +5001,9 @@ class PaymentsCreate(TypedDict, total=False):
     """The body of ``POST /payments``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    amount: int | None
-    invoice: Invoice | Ref | str | int | None
+    amount: Required[int | None]
+    invoice: Required[Invoice | Ref | str | int | None]
     note: str | None
-    organization: Organization | Ref | str | int | None
     paid_on: dt.date | None
     written_off_on: dt.date | None
 
@@ -3162,7 +5015,6 @@ class PaymentsUpdate(TypedDict, total=False):
     amount: int | None
     invoice: Invoice | Ref | str | int | None
     note: str | None
-    organization: Organization | Ref | str | int | None
     paid_on: dt.date | None
     written_off_on: dt.date | None
 
@@ -3236,7 +5088,22 @@ PayrollItemReportsSort = Literal[
     "-total_time_off_time",
 ]
 
-PayrollItemReportsGroup = str
+PayrollItemReportsGroup = Literal[
+    "company_id",
+    "custom_fields",
+    "date",
+    "end_date",
+    "payroll_item_id",
+    "payroll_item_type",
+    "person",
+    "person_status",
+    "person_type",
+    "role_id",
+    "salary_id",
+    "salary_type_id",
+    "start_date",
+    "subsidiary_id",
+]
 
 
 class PeopleFilters(TypedDict, total=False):
@@ -3335,29 +5202,25 @@ class PeopleCreate(TypedDict, total=False):
     account_id: int | None
     autotracking: bool | None
     avatar_url: str | None
-    company: Company | Ref | str | int | None
+    company: Required[Company | Ref | str | int | None]
     contact: Mapping[str, Any] | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
-    custom_role: Record | Ref | str | int | None
-    email: str | None
+    custom_role: Role | Ref | str | int | None
+    email: Required[str | None]
     first_name: str | None
     granular_notification_preferences: Mapping[str, Any] | None
-    holiday_calendar: Record | Ref | str | int | None
     last_name: str | None
     manager: Person | Ref | str | int | None
     nickname: str | None
-    organization: Organization | Ref | str | int | None
     role_id: int | None
     status_emoji: str | None
     status_expires_at: dt.datetime | None
     status_text: str | None
     subscriber_ids: Sequence[Any] | None
     subsidiary: Subsidiary | Ref | str | int | None
-    tag_list: Sequence[Any] | None
+    tag_list: Sequence[str] | None
     time_off_status_sync: bool | None
-    time_tracking_policy: Record | Ref | str | int | None
+    time_tracking_policy: TimeTrackingPolicy | Ref | str | int | None
     time_unlocked: bool | None
     time_unlocked_end_date: dt.date | None
     time_unlocked_interval: Any
@@ -3378,27 +5241,23 @@ class PeopleUpdate(TypedDict, total=False):
     avatar_url: str | None
     company: Company | Ref | str | int | None
     contact: Mapping[str, Any] | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
-    custom_role: Record | Ref | str | int | None
+    custom_role: Role | Ref | str | int | None
     email: str | None
     first_name: str | None
     granular_notification_preferences: Mapping[str, Any] | None
-    holiday_calendar: Record | Ref | str | int | None
     last_name: str | None
     manager: Person | Ref | str | int | None
     nickname: str | None
-    organization: Organization | Ref | str | int | None
     role_id: int | None
     status_emoji: str | None
     status_expires_at: dt.datetime | None
     status_text: str | None
     subscriber_ids: Sequence[Any] | None
     subsidiary: Subsidiary | Ref | str | int | None
-    tag_list: Sequence[Any] | None
+    tag_list: Sequence[str] | None
     time_off_status_sync: bool | None
-    time_tracking_policy: Record | Ref | str | int | None
+    time_tracking_policy: TimeTrackingPolicy | Ref | str | int | None
     time_unlocked: bool | None
     time_unlocked_end_date: dt.date | None
     time_unlocked_interval: Any
@@ -3559,7 +5418,51 @@ PersonReportsSort = Literal[
     "-year",
 ]
 
-PersonReportsGroup = str
+PersonReportsGroup = Literal[
+    "approval_policy",
+    "autotracking",
+    "company",
+    "contact_address",
+    "contact_city",
+    "contact_country",
+    "contact_email",
+    "contact_phone",
+    "contact_state",
+    "contact_website",
+    "contact_zipcode",
+    "created_at",
+    "custom_fields",
+    "custom_role",
+    "deactivated_at",
+    "joined_at",
+    "last_activity_at",
+    "manager",
+    "month",
+    "offboarding_status",
+    "person",
+    "person_active_teams",
+    "person_created_at",
+    "person_custom_fields",
+    "person_deactivated_at",
+    "person_email",
+    "person_first_name",
+    "person_joined_at",
+    "person_last_activity_at",
+    "person_last_name",
+    "person_last_seen_at",
+    "person_name",
+    "person_role_id",
+    "person_status",
+    "person_title",
+    "person_type",
+    "quarter",
+    "role_id",
+    "status",
+    "subsidiary",
+    "type",
+    "week",
+    "year",
+]
 
 
 class PipelinesFilters(TypedDict, total=False):
@@ -3575,10 +5478,9 @@ class PipelinesCreate(TypedDict, total=False):
     """The body of ``POST /pipelines``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    icon_id: int | None
-    name: str | None
-    organization: Organization | Ref | str | int | None
-    pipeline_type_id: int | None
+    icon_id: str | None
+    name: Required[str | None]
+    pipeline_type_id: PipelineType | int | None
     position: int | None
 
 
@@ -3586,11 +5488,103 @@ class PipelinesUpdate(TypedDict, total=False):
     """The body of ``PATCH /pipelines/{id}``: only what is given is sent; ``None`` clears a
     value."""
 
-    icon_id: int | None
+    icon_id: str | None
     name: str | None
-    organization: Organization | Ref | str | int | None
-    pipeline_type_id: int | None
+    pipeline_type_id: PipelineType | int | None
     position: int | None
+
+
+class PlaceholderUsagesFilters(TypedDict, total=False):
+    """Filters of ``GET /placeholder_usages``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    field: Any
+    interval_enabled: Any
+    placeholder_id: Any
+    project_id: Any
+    skip_weekends: Any
+    target_id: Any
+    target_type: Any
+    task_id: Any
+    todo_id: Any
+
+PlaceholderUsagesSort = Literal[
+    "created_at",
+    "-created_at",
+    "field",
+    "-field",
+    "id",
+    "-id",
+    "interval_direction",
+    "-interval_direction",
+    "interval_enabled",
+    "-interval_enabled",
+    "interval_unit",
+    "-interval_unit",
+    "interval_value",
+    "-interval_value",
+    "placeholder_id",
+    "-placeholder_id",
+    "skip_weekends",
+    "-skip_weekends",
+    "target_id",
+    "-target_id",
+    "target_type",
+    "-target_type",
+    "updated_at",
+    "-updated_at",
+]
+
+
+class PlaceholdersFilters(TypedDict, total=False):
+    """Filters of ``GET /placeholders``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    category: Any
+    created_at: Any
+    id: Any
+    name: Any
+    project_id: Any
+    query: Any
+    type: Any
+    usage_project_id: Any
+
+PlaceholdersSort = Literal[
+    "category",
+    "-category",
+    "id",
+    "-id",
+    "name",
+    "-name",
+    "type",
+    "-type",
+]
+
+
+class PlaceholdersCreate(TypedDict, total=False):
+    """The body of ``POST /placeholders``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    category: str | None
+    color: str | None
+    icon: str | None
+    name: str | None
+    project_id: int | None
+    type: str | None
+
+
+class PlaceholdersUpdate(TypedDict, total=False):
+    """The body of ``PATCH /placeholders/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    category: str | None
+    color: str | None
+    icon: str | None
+    name: str | None
+    project_id: int | None
+    type: str | None
 
 
 class PriceReportsFilters(TypedDict, total=False):
@@ -3651,7 +5645,165 @@ PriceReportsSort = Literal[
     "-time_tracking_enabled",
 ]
 
-PriceReportsGroup = str
+PriceReportsGroup = Literal[
+    "booking_tracking_enabled",
+    "company",
+    "expense_tracking_enabled",
+    "price",
+    "price_description",
+    "price_name",
+    "price_quantity",
+    "rate_card",
+    "rate_card_status",
+    "service_type",
+    "time_tracking_enabled",
+]
+
+
+class PricesFilters(TypedDict, total=False):
+    """Filters of ``GET /prices``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    billing_type_id: Any
+    booking_tracking_enabled: Any
+    company_id: Any
+    custom_fields: Any
+    expense_tracking_enabled: Any
+    id: Any
+    rate_card_id: Any
+    rate_card_status: Any
+    service_type_id: Any
+    time_tracking_enabled: Any
+    unit_id: Any
+
+PricesSort = Literal[
+    "billing_type_id",
+    "-billing_type_id",
+    "booking_tracking_enabled",
+    "-booking_tracking_enabled",
+    "custom_fields",
+    "-custom_fields",
+    "description",
+    "-description",
+    "discount",
+    "-discount",
+    "estimated_cost",
+    "-estimated_cost",
+    "expense_tracking_enabled",
+    "-expense_tracking_enabled",
+    "markup",
+    "-markup",
+    "name",
+    "-name",
+    "quantity",
+    "-quantity",
+    "rate",
+    "-rate",
+    "service_type",
+    "-service_type",
+    "time_tracking_enabled",
+    "-time_tracking_enabled",
+    "unit_id",
+    "-unit_id",
+]
+
+
+class PricesCreate(TypedDict, total=False):
+    """The body of ``POST /prices``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    billing_type_id: Required[BillingType | int | None]
+    booking_tracking_enabled: bool | None
+    budget_cap_enabled: bool | None
+    company: Required[Company | Ref | str | int | None]
+    currency: Required[str | None]
+    custom_fields: Mapping[str, Any] | None
+    discount: float | None
+    editor_config: Mapping[str, Any] | None
+    estimated_cost: int | None
+    estimated_hours: float | None
+    expense_tracking_enabled: bool | None
+    markup: float | None
+    name: Required[str | None]
+    quantity: Required[Decimal | None]
+    rate: Required[int | None]
+    rate_card: RateCard | Ref | str | int | None
+    service_type: Required[ServiceType | Ref | str | int | None]
+    time_tracking_enabled: bool | None
+    unit_id: Required[Unit | int | None]
+
+
+class PricesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /prices/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    billing_type_id: BillingType | int | None
+    booking_tracking_enabled: bool | None
+    budget_cap_enabled: bool | None
+    company: Company | Ref | str | int | None
+    currency: str | None
+    custom_fields: Mapping[str, Any] | None
+    discount: float | None
+    editor_config: Mapping[str, Any] | None
+    estimated_cost: int | None
+    estimated_hours: float | None
+    expense_tracking_enabled: bool | None
+    markup: float | None
+    name: str | None
+    quantity: Decimal | None
+    rate: int | None
+    rate_card: RateCard | Ref | str | int | None
+    service_type: ServiceType | Ref | str | int | None
+    time_tracking_enabled: bool | None
+    unit_id: Unit | int | None
+
+
+class ProjectAssignmentsFilters(TypedDict, total=False):
+    """Filters of ``GET /project_assignments``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+    person_id: Any
+    project_id: Any
+
+ProjectAssignmentsSort = str
+
+
+class ProjectAssignmentsCreate(TypedDict, total=False):
+    """The body of ``POST /project_assignments``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    budgets_filter_id: int | None
+    deals_filter_id: int | None
+    default_filter_id: int | None
+    docs_filter_id: int | None
+    invoices_filter_id: int | None
+    person_id: int | None
+    preferences: Mapping[str, Any] | None
+    project_id: int | None
+    subscribe: bool | None
+    tasks_layout_id: int | None
+    unsubscribe: bool | None
+    watched: bool | None
+
+
+class ProjectAssignmentsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /project_assignments/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    budgets_filter_id: int | None
+    deals_filter_id: int | None
+    default_filter_id: int | None
+    docs_filter_id: int | None
+    invoices_filter_id: int | None
+    person_id: int | None
+    preferences: Mapping[str, Any] | None
+    project_id: int | None
+    subscribe: bool | None
+    tasks_layout_id: int | None
+    unsubscribe: bool | None
+    watched: bool | None
 
 
 class ProjectReportsFilters(TypedDict, total=False):
@@ -3752,7 +5904,25 @@ ProjectReportsSort = Literal[
     "-year",
 ]
 
-ProjectReportsGroup = str
+ProjectReportsGroup = Literal[
+    "company",
+    "created_at",
+    "custom_fields",
+    "last_activity_at",
+    "month",
+    "project",
+    "project_created_at",
+    "project_custom_fields",
+    "project_last_activity_at",
+    "project_manager",
+    "project_name",
+    "project_number",
+    "project_status",
+    "project_type",
+    "quarter",
+    "week",
+    "year",
+]
 
 
 class ProjectsFilters(TypedDict, total=False):
@@ -3815,23 +5985,19 @@ class ProjectsCreate(TypedDict, total=False):
     """The body of ``POST /projects``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    company: Company | Ref | str | int | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
+    company: Required[Company | Ref | str | int | None]
     custom_fields: Mapping[str, Any] | None
-    last_actor: Person | Ref | str | int | None
-    name: str | None
-    organization: Organization | Ref | str | int | None
+    name: Required[str | None]
     page_custom_fields_ids: Sequence[Any] | None
     page_custom_fields_positions: Any
     preferences: Mapping[str, Any] | None
     project_color_id: int | None
-    project_manager: Person | Ref | str | int | None
-    project_type_id: int | None
+    project_manager: Required[Person | Ref | str | int | None]
+    project_type_id: Required[ProjectType | int | None]
     tag_colors: Mapping[str, Any] | None
     task_custom_fields_ids: Sequence[Any] | None
     task_custom_fields_positions: Any
-    workflow: Record | Ref | str | int | None
+    workflow: Required[Workflow | Ref | str | int | None]
 
 
 class ProjectsUpdate(TypedDict, total=False):
@@ -3839,22 +6005,18 @@ class ProjectsUpdate(TypedDict, total=False):
     value."""
 
     company: Company | Ref | str | int | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
-    last_actor: Person | Ref | str | int | None
     name: str | None
-    organization: Organization | Ref | str | int | None
     page_custom_fields_ids: Sequence[Any] | None
     page_custom_fields_positions: Any
     preferences: Mapping[str, Any] | None
     project_color_id: int | None
     project_manager: Person | Ref | str | int | None
-    project_type_id: int | None
+    project_type_id: ProjectType | int | None
     tag_colors: Mapping[str, Any] | None
     task_custom_fields_ids: Sequence[Any] | None
     task_custom_fields_positions: Any
-    workflow: Record | Ref | str | int | None
+    workflow: Workflow | Ref | str | int | None
 
 
 class ProposalReportsFilters(TypedDict, total=False):
@@ -3919,7 +6081,439 @@ ProposalReportsSort = Literal[
     "-updated_at",
 ]
 
-ProposalReportsGroup = str
+ProposalReportsGroup = Literal[
+    "company",
+    "created_at",
+    "creator",
+    "date_signed",
+    "deal",
+    "link_status",
+    "name",
+    "responsible",
+    "sent_at",
+    "signed",
+    "signed_by_email",
+    "status",
+    "status_changed_at",
+    "subsidiary",
+    "updated_at",
+]
+
+
+class ProposalsFilters(TypedDict, total=False):
+    """Filters of ``GET /proposals``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    budget_total: Any
+    company_id: Any
+    created_at: Any
+    creator_id: Any
+    deal_id: Any
+    id: Any
+    link_status: Any
+    responsible_id: Any
+    sent_at: Any
+    status: Any
+    status_changed_at: Any
+    updated_at: Any
+    custom_fields: Mapping[str | int, Any]
+
+ProposalsSort = str
+
+
+class PulsesFilters(TypedDict, total=False):
+    """Filters of ``GET /pulses``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    creator_id: Any
+    filter_id: Any
+    id: Any
+    subscriber_id: Any
+
+PulsesSort = str
+
+
+class PulsesCreate(TypedDict, total=False):
+    """The body of ``POST /pulses``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    document_format_id: int | None
+    export_params: Mapping[str, Any] | None
+    filter_id: int | None
+    recipients: Sequence[Any] | None
+    repeat_schedule_id: int | None
+    schedule_day_id: int | None
+    schedule_frame_id: int | None
+    schedule_hour: int | None
+    skip_if_empty: bool | None
+    slack_channel: str | None
+    teams_channel: str | None
+    teams_team: str | None
+    test_pulse: bool | None
+    type_id: int | None
+    version: str | None
+
+
+class PulsesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /pulses/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    document_format_id: int | None
+    export_params: Mapping[str, Any] | None
+    filter_id: int | None
+    recipients: Sequence[Any] | None
+    repeat_schedule_id: int | None
+    schedule_day_id: int | None
+    schedule_frame_id: int | None
+    schedule_hour: int | None
+    skip_if_empty: bool | None
+    slack_channel: str | None
+    teams_channel: str | None
+    teams_team: str | None
+    test_pulse: bool | None
+    type_id: int | None
+    version: str | None
+
+
+class PurchaseOrdersFilters(TypedDict, total=False):
+    """Filters of ``GET /purchase_orders``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    created_at: Any
+    creator_id: Any
+    deal_id: Any
+    delivery_on: Any
+    id: Any
+    issued_on: Any
+    number: Any
+    payment_status_id: Any
+    project_id: Any
+    query: Any
+    received_on: Any
+    sent_on: Any
+    sent_status: Any
+    status_id: Any
+    total_cost: Any
+    total_cost_with_tax: Any
+    total_received: Any
+    vendor_id: Any
+
+PurchaseOrdersSort = Literal[
+    "created_at",
+    "-created_at",
+    "deal_id",
+    "-deal_id",
+    "deal_name",
+    "-deal_name",
+    "delivery_on",
+    "-delivery_on",
+    "id",
+    "-id",
+    "issued_on",
+    "-issued_on",
+    "number",
+    "-number",
+    "payment_status_id",
+    "-payment_status_id",
+    "received_on",
+    "-received_on",
+    "sent_on",
+    "-sent_on",
+    "sent_status",
+    "-sent_status",
+    "status_id",
+    "-status_id",
+    "total_cost",
+    "-total_cost",
+    "total_cost_with_tax",
+    "-total_cost_with_tax",
+    "total_received",
+    "-total_received",
+    "vendor",
+    "-vendor",
+    "vendor_id",
+    "-vendor_id",
+]
+
+
+class PurchaseOrdersCreate(TypedDict, total=False):
+    """The body of ``POST /purchase_orders``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    attachment: Attachment | Ref | str | int | None
+    currency: Required[str | None]
+    deal: Required[Deal | Ref | str | int | None]
+    delivery_on: dt.date | None
+    document_type: DocumentType | Ref | str | int | None
+    issued_on: Required[dt.date | None]
+    note: str | None
+    sent_on: dt.date | None
+    status_id: PurchaseOrderStatus | int | None
+    subject: str | None
+    subscriber_ids: Sequence[Any] | None
+    vendor: Company | Ref | str | int | None
+
+
+class PurchaseOrdersUpdate(TypedDict, total=False):
+    """The body of ``PATCH /purchase_orders/{id}``: only what is given is sent; ``None`` clears
+    a value."""
+
+    attachment: Attachment | Ref | str | int | None
+    currency: str | None
+    deal: Deal | Ref | str | int | None
+    delivery_on: dt.date | None
+    document_type: DocumentType | Ref | str | int | None
+    issued_on: dt.date | None
+    note: str | None
+    sent_on: dt.date | None
+    status_id: PurchaseOrderStatus | int | None
+    subject: str | None
+    subscriber_ids: Sequence[Any] | None
+    vendor: Company | Ref | str | int | None
+
+
+class PurchaseOrdersBulkUpdate(PurchaseOrdersUpdate):
+    """An item of ``PATCH /purchase_orders`` (bulk): ``id`` and the values to change."""
+
+    id: Required[Id]
+
+
+class PurchaseOrdersCopyParams(TypedDict, total=False):
+    """The body attributes of ``POST /purchase_orders/copy``."""
+
+    deal_id: int
+    template_id: int
+
+
+class PurchaseOrdersExportParams(TypedDict, total=False):
+    """The body attributes of ``PATCH /purchase_orders/{id}/export``."""
+
+    company_reference_id: int
+    xero_status_id: int
+
+
+class PurchaseOrdersExportUpdateParams(TypedDict, total=False):
+    """The body attributes of ``PATCH /purchase_orders/{id}/export_update``."""
+
+    company_reference_id: int
+    xero_status_id: int
+
+
+PurchaseOrdersSendParams = TypedDict(
+    "PurchaseOrdersSendParams",
+    {
+        "attachment_ids": "Sequence[Any]",
+        "bcc": "Any",
+        "body": "Any",
+        "cc": "Any",
+        "from": "Any",
+        "subject": "str",
+        "to": "Any",
+    },
+    total=False,
+)
+PurchaseOrdersSendParams.__doc__ = (
+    'The body attributes of ``PATCH /purchase_orders/{id}/send``.'
+)
+
+
+class RateCardsFilters(TypedDict, total=False):
+    """Filters of ``GET /rate_cards``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    company_id: Any
+    created_at: Any
+    name: Any
+    status: Any
+
+RateCardsSort = Literal[
+    "created_at",
+    "-created_at",
+    "name",
+    "-name",
+]
+
+
+class RateCardsCreate(TypedDict, total=False):
+    """The body of ``POST /rate_cards``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    company: Required[Company | Ref | str | int | None]
+    name: Required[str | None]
+
+
+class RateCardsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /rate_cards/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    company: Company | Ref | str | int | None
+    name: str | None
+
+ReportCategoriesSort = str
+
+
+class ReportCategoriesCreate(TypedDict, total=False):
+    """The body of ``POST /report_categories``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    color_id: int | None
+    name: str | None
+    position: int | None
+
+
+class ReportCategoriesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /report_categories/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    color_id: int | None
+    name: str | None
+    position: int | None
+
+
+class ResourceRequestsFilters(TypedDict, total=False):
+    """Filters of ``GET /resource_requests``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    created_at: Any
+    creator_id: Any
+    custom_fields: Any
+    deleted_at: Any
+    ended_on: Any
+    id: Any
+    job_title: Any
+    query: Any
+    resolved_at: Any
+    resolver_id: Any
+    service_id: Any
+    service_type_id: Any
+    started_on: Any
+    status: Any
+    subsidiary_id: Any
+    tags: Any
+    team_id: Any
+    time: Any
+    time_to_close: Any
+    title: Any
+    workplace_id: Any
+
+ResourceRequestsSort = Literal[
+    "booking_method_id",
+    "-booking_method_id",
+    "created_at",
+    "-created_at",
+    "creator",
+    "-creator",
+    "ended_on",
+    "-ended_on",
+    "id",
+    "-id",
+    "percentage",
+    "-percentage",
+    "resolved_at",
+    "-resolved_at",
+    "resolver",
+    "-resolver",
+    "service",
+    "-service",
+    "started_on",
+    "-started_on",
+    "status",
+    "-status",
+    "time",
+    "-time",
+    "title",
+    "-title",
+    "total_time",
+    "-total_time",
+]
+
+
+class RevenueDistributionsFilters(TypedDict, total=False):
+    """Filters of ``GET /revenue_distributions``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    amount: Any
+    amount_percent: Any
+    created_at: Any
+    creator_id: Any
+    deal_id: Any
+    end_on: Any
+    id: Any
+    start_on: Any
+
+RevenueDistributionsSort = Literal[
+    "amount",
+    "-amount",
+    "amount_percent",
+    "-amount_percent",
+    "created_at",
+    "-created_at",
+    "deal",
+    "-deal",
+    "deal_id",
+    "-deal_id",
+    "end_on",
+    "-end_on",
+    "id",
+    "-id",
+    "start_on",
+    "-start_on",
+]
+
+
+class RolesFilters(TypedDict, total=False):
+    """Filters of ``GET /roles``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    active_agents_count: Any
+    active_users_count: Any
+    base_role_id: Any
+    id: Any
+    inactive_agents_count: Any
+    inactive_users_count: Any
+    name: Any
+    permissions: Any
+    user_type_id: Any
+
+RolesSort = Literal[
+    "active_agents_count",
+    "-active_agents_count",
+    "active_users_count",
+    "-active_users_count",
+    "description",
+    "-description",
+    "inactive_agents_count",
+    "-inactive_agents_count",
+    "inactive_users_count",
+    "-inactive_users_count",
+    "name",
+    "-name",
+]
+
+
+class RolesCreate(TypedDict, total=False):
+    """The body of ``POST /roles``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    base_role_id: int | None
+    description: str | None
+    name: Required[str | None]
+    permissions: Any
+    user_type_id: RoleUserType | int | None
+
+
+class RolesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /roles/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    base_role_id: int | None
+    description: str | None
+    name: str | None
+    permissions: Any
+    user_type_id: RoleUserType | int | None
 
 
 class SalariesFilters(TypedDict, total=False):
@@ -3937,36 +6531,34 @@ class SalariesCreate(TypedDict, total=False):
     """The body of ``POST /salaries``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    alternating_hours: Sequence[Any] | None
-    cost: int | None
-    currency: str | None
+    alternating_hours: bool | None
+    cost: Required[int | None]
+    currency: Required[str | None]
     ended_on: dt.date | None
-    holiday_calendar_id: int | None
+    holiday_calendar: HolidayCalendar | Ref | str | int | None
     note: str | None
-    organization: Organization | Ref | str | int | None
-    overhead: int | None
-    person: Person | Ref | str | int | None
-    salary_type_id: int | None
-    started_on: dt.date | None
-    working_hours: Sequence[Any] | None
+    overhead: Required[bool | None]
+    person: Required[Person | Ref | str | int | None]
+    salary_type_id: Required[SalaryType | int | None]
+    started_on: Required[dt.date | None]
+    working_hours: Required[Sequence[float] | None]
 
 
 class SalariesUpdate(TypedDict, total=False):
     """The body of ``PATCH /salaries/{id}``: only what is given is sent; ``None`` clears a
     value."""
 
-    alternating_hours: Sequence[Any] | None
+    alternating_hours: bool | None
     cost: int | None
     currency: str | None
     ended_on: dt.date | None
-    holiday_calendar_id: int | None
+    holiday_calendar: HolidayCalendar | Ref | str | int | None
     note: str | None
-    organization: Organization | Ref | str | int | None
-    overhead: int | None
+    overhead: bool | None
     person: Person | Ref | str | int | None
-    salary_type_id: int | None
+    salary_type_id: SalaryType | int | None
     started_on: dt.date | None
-    working_hours: Sequence[Any] | None
+    working_hours: Sequence[float] | None
 
 
 class SalaryReportsFilters(TypedDict, total=False):
@@ -4028,7 +6620,79 @@ SalaryReportsSort = Literal[
     "-total_weekly_cost",
 ]
 
-SalaryReportsGroup = str
+SalaryReportsGroup = Literal[
+    "date",
+    "engagement_ended_on",
+    "engagement_started_on",
+    "estimated_weekly_hours",
+    "overhead",
+    "people_custom_fields",
+    "person",
+    "salary_id",
+    "salary_type_id",
+]
+
+
+class SectionsFilters(TypedDict, total=False):
+    """Filters of ``GET /sections``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    budget_id: Any
+    deal_id: Any
+    id: Any
+    name: Any
+
+SectionsSort = str
+
+
+class SectionsCreate(TypedDict, total=False):
+    """The body of ``POST /sections``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    deal: Required[Deal | Ref | str | int | None]
+    editor_config: Mapping[str, Any] | None
+    name: Required[str | None]
+    position: Required[int | None]
+    preferences: Mapping[str, Any] | None
+
+
+class SectionsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /sections/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    deal: Deal | Ref | str | int | None
+    editor_config: Mapping[str, Any] | None
+    name: str | None
+    position: int | None
+    preferences: Mapping[str, Any] | None
+
+
+class ServiceAssignmentsFilters(TypedDict, total=False):
+    """Filters of ``GET /service_assignments``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+    person_id: Any
+    service_id: Any
+
+ServiceAssignmentsSort = str
+
+
+class ServiceAssignmentsCreate(TypedDict, total=False):
+    """The body of ``POST /service_assignments``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    person: Required[Person | Ref | str | int | None]
+    service: Required[Service | Ref | str | int | None]
+
+
+class ServiceAssignmentsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /service_assignments/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    person: Person | Ref | str | int | None
+    service: Service | Ref | str | int | None
 
 
 class ServiceReportsFilters(TypedDict, total=False):
@@ -4272,7 +6936,74 @@ ServiceReportsSort = Literal[
     "-unit",
 ]
 
-ServiceReportsGroup = str
+ServiceReportsGroup = Literal[
+    "billable",
+    "billing_type",
+    "booking_tracking_enabled",
+    "budget",
+    "budget_cap_enabled",
+    "budget_custom_fields",
+    "budget_status",
+    "company",
+    "custom_fields",
+    "date",
+    "deal_custom_fields",
+    "deal_status",
+    "expense_tracking_enabled",
+    "limitation_type",
+    "origin_deal",
+    "pipeline",
+    "project",
+    "project_type",
+    "responsible",
+    "sales_status_id",
+    "section",
+    "section_name",
+    "section_position",
+    "service",
+    "service_billable",
+    "service_deal_date",
+    "service_description",
+    "service_discount",
+    "service_markup",
+    "service_name",
+    "service_position",
+    "service_type",
+    "service_unit",
+    "stage_status",
+    "stage_type",
+    "subsidiary",
+    "time_tracking_enabled",
+    "unit",
+]
+
+
+class ServiceTypeAssignmentsFilters(TypedDict, total=False):
+    """Filters of ``GET /service_type_assignments``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+    person_id: Any
+    service_type_id: Any
+
+ServiceTypeAssignmentsSort = str
+
+
+class ServiceTypeAssignmentsCreate(TypedDict, total=False):
+    """The body of ``POST /service_type_assignments``: attributes, and relationships as a
+    record, a :class:`~productive_async.Ref` or an id."""
+
+    person: Required[Person | Ref | str | int | None]
+    service_type: Required[ServiceType | Ref | str | int | None]
+
+
+class ServiceTypeAssignmentsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /service_type_assignments/{id}``: only what is given is sent;
+    ``None`` clears a value."""
+
+    person: Person | Ref | str | int | None
+    service_type: ServiceType | Ref | str | int | None
 
 
 class ServiceTypesFilters(TypedDict, total=False):
@@ -4293,8 +7024,7 @@ class ServiceTypesCreate(TypedDict, total=False):
     """The body of ``POST /service_types``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    name: str | None
-    organization: Organization | Ref | str | int | None
+    name: Required[str | None]
 
 
 class ServiceTypesUpdate(TypedDict, total=False):
@@ -4302,7 +7032,6 @@ class ServiceTypesUpdate(TypedDict, total=False):
     value."""
 
     name: str | None
-    organization: Organization | Ref | str | int | None
 
 
 class ServicesFilters(TypedDict, total=False):
@@ -4408,42 +7137,37 @@ class ServicesCreate(TypedDict, total=False):
     """The body of ``POST /services``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    billing_type_id: int | None
+    billing_type_id: Required[BillingType | int | None]
     booking_tracking_enabled: bool | None
     budget_cap_enabled: bool | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
-    deal: Deal | Ref | str | int | None
+    deal: Required[Deal | Ref | str | int | None]
     discount: float | None
     editor_config: Mapping[str, Any] | None
     estimated_cost: int | None
     estimated_time: int | None
     expense_tracking_enabled: bool | None
-    limitation_type: str | None
+    limitation_type: ServiceLimitationType | str | None
     markup: float | None
-    name: str | None
-    organization: Organization | Ref | str | int | None
+    name: Required[str | None]
     person: Person | Ref | str | int | None
-    position: int | None
+    position: Required[int | None]
     price: int | None
-    quantity: Decimal | None
+    quantity: Required[Decimal | None]
     rolled_over_time: int | None
-    section: Record | Ref | str | int | None
-    service_type: ServiceType | Ref | str | int | None
+    section: Required[Section | Ref | str | int | None]
+    service_type: Required[ServiceType | Ref | str | int | None]
     time_tracking_enabled: bool | None
-    unit_id: int | None
+    unit_id: Required[Unit | int | None]
 
 
 class ServicesUpdate(TypedDict, total=False):
     """The body of ``PATCH /services/{id}``: only what is given is sent; ``None`` clears a
     value."""
 
-    billing_type_id: int | None
+    billing_type_id: BillingType | int | None
     booking_tracking_enabled: bool | None
     budget_cap_enabled: bool | None
-    custom_field_attachments: Sequence[Record | Ref | str | int]
-    custom_field_people: Sequence[Person | Ref | str | int]
     custom_fields: Mapping[str, Any] | None
     deal: Deal | Ref | str | int | None
     discount: float | None
@@ -4451,19 +7175,51 @@ class ServicesUpdate(TypedDict, total=False):
     estimated_cost: int | None
     estimated_time: int | None
     expense_tracking_enabled: bool | None
-    limitation_type: str | None
+    limitation_type: ServiceLimitationType | str | None
     markup: float | None
     name: str | None
-    organization: Organization | Ref | str | int | None
     person: Person | Ref | str | int | None
     position: int | None
     price: int | None
     quantity: Decimal | None
     rolled_over_time: int | None
-    section: Record | Ref | str | int | None
+    section: Section | Ref | str | int | None
     service_type: ServiceType | Ref | str | int | None
     time_tracking_enabled: bool | None
-    unit_id: int | None
+    unit_id: Unit | int | None
+
+
+class SessionsFilters(TypedDict, total=False):
+    """Filters of ``GET /sessions``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    creator_id: Any
+    machine: Any
+    read_only: Any
+
+SessionsSort = Literal[
+    "id",
+    "-id",
+    "last_activity_at",
+    "-last_activity_at",
+]
+
+
+class SessionsCreate(TypedDict, total=False):
+    """The body of ``POST /sessions``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    app_version: str | None
+    browser: str | None
+    cordova_device_model: Any
+    cordova_device_platform: Any
+    cordova_device_uid: Any
+    cordova_device_version: Any
+    device: str | None
+    firebase_token: str | None
+    name: str | None
+    platform: str | None
+    read_only: bool | None
 
 
 class SubsidiariesFilters(TypedDict, total=False):
@@ -4484,8 +7240,8 @@ class SubsidiariesCreate(TypedDict, total=False):
     """The body of ``POST /subsidiaries``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    custom_domain: Record | Ref | str | int | None
-    default_bank_account: Record | Ref | str | int | None
+    custom_domain: CustomDomain | Ref | str | int | None
+    default_bank_account: BankAccount | Ref | str | int | None
     default_document_type: DocumentType | Ref | str | int | None
     default_tax_rate: TaxRate | Ref | str | int | None
     facility_costs: Any
@@ -4493,8 +7249,7 @@ class SubsidiariesCreate(TypedDict, total=False):
     invoice_logo_url: str | None
     invoice_number_format: str | None
     invoice_number_scope: Any
-    name: str | None
-    organization: Organization | Ref | str | int | None
+    name: Required[str | None]
     show_delivery_date: bool | None
 
 
@@ -4502,8 +7257,8 @@ class SubsidiariesUpdate(TypedDict, total=False):
     """The body of ``PATCH /subsidiaries/{id}``: only what is given is sent; ``None`` clears a
     value."""
 
-    custom_domain: Record | Ref | str | int | None
-    default_bank_account: Record | Ref | str | int | None
+    custom_domain: CustomDomain | Ref | str | int | None
+    default_bank_account: BankAccount | Ref | str | int | None
     default_document_type: DocumentType | Ref | str | int | None
     default_tax_rate: TaxRate | Ref | str | int | None
     facility_costs: Any
@@ -4512,8 +7267,106 @@ class SubsidiariesUpdate(TypedDict, total=False):
     invoice_number_format: str | None
     invoice_number_scope: Any
     name: str | None
-    organization: Organization | Ref | str | int | None
     show_delivery_date: bool | None
+
+
+class SurveyFieldOptionsFilters(TypedDict, total=False):
+    """Filters of ``GET /survey_field_options``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    archived: Any
+    custom_field_id: Any
+    survey_field_id: Any
+
+SurveyFieldOptionsSort = str
+
+
+class SurveyFieldOptionsCreate(TypedDict, total=False):
+    """The body of ``POST /survey_field_options``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    color_id: str | None
+    name: Required[str | None]
+    position: int | None
+    survey_field: SurveyField | Ref | str | int | None
+
+
+class SurveyFieldOptionsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /survey_field_options/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    color_id: str | None
+    name: str | None
+    position: int | None
+    survey_field: SurveyField | Ref | str | int | None
+
+
+SurveyFieldsFilters = TypedDict(
+    "SurveyFieldsFilters",
+    {
+        "archived": "Any",
+        "global": "Any",
+        "name": "Any",
+        "origin_field_id": "Any",
+        "project_id": "Any",
+        "show_in_add_edit_views": "Any",
+        "survey_id": "Any",
+    },
+    total=False,
+)
+SurveyFieldsFilters.__doc__ = (
+    'Filters of ``GET /survey_fields``: a value (lists are sent comma-separated) or '
+    '``{operator: value}`` with the operators each filter takes (Productive API '
+    'reference, "Filtering").'
+)
+
+SurveyFieldsSort = Literal[
+    "created_at",
+    "-created_at",
+    "id",
+    "-id",
+    "name",
+    "-name",
+    "project_id",
+    "-project_id",
+    "survey_id",
+    "-survey_id",
+    "updated_at",
+    "-updated_at",
+]
+
+
+class SurveyFieldsCreate(TypedDict, total=False):
+    """The body of ``POST /survey_fields``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    aggregation_type_id: int | None
+    data_type_id: str | None
+    formatting_type_id: int | None
+    name: Required[str | None]
+    origin_field: CustomField | Ref | str | int | None
+    position: int | None
+    quick_add_enabled: bool | None
+    required: bool | None
+    show_in_add_edit_views: bool | None
+    survey: Survey | Ref | str | int | None
+
+
+class SurveyFieldsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /survey_fields/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    aggregation_type_id: int | None
+    data_type_id: str | None
+    formatting_type_id: int | None
+    name: str | None
+    origin_field: CustomField | Ref | str | int | None
+    position: int | None
+    quick_add_enabled: bool | None
+    required: bool | None
+    show_in_add_edit_views: bool | None
+    survey: Survey | Ref | str | int | None
 
 
 class SurveyReportsFilters(TypedDict, total=False):
@@ -4548,7 +7401,190 @@ SurveyReportsSort = Literal[
     "-updater",
 ]
 
-SurveyReportsGroup = str
+SurveyReportsGroup = Literal[
+    "created_at",
+    "creator",
+    "project",
+    "survey",
+    "survey_id",
+    "title",
+    "updater",
+]
+
+
+class SurveyResponsesFilters(TypedDict, total=False):
+    """Filters of ``GET /survey_responses``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    created_at: Any
+    creator_id: Any
+    custom_fields: Any
+    id: Any
+    survey_id: Any
+
+SurveyResponsesSort = Literal[
+    "created_at",
+    "-created_at",
+    "creator",
+    "-creator",
+    "creator_id",
+    "-creator_id",
+    "custom_fields",
+    "-custom_fields",
+    "id",
+    "-id",
+    "survey_id",
+    "-survey_id",
+    "updated_at",
+    "-updated_at",
+]
+
+
+class SurveyResponsesCreate(TypedDict, total=False):
+    """The body of ``POST /survey_responses``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    custom_fields: Mapping[str, Any] | None
+    survey_fields: Sequence[Any] | None
+    survey_id: int | None
+
+
+class SurveysFilters(TypedDict, total=False):
+    """Filters of ``GET /surveys``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    created_at: Any
+    creator_id: Any
+    editable: Any
+    id: Any
+    project_id: Any
+    query: Any
+    title: Any
+
+SurveysSort = Literal[
+    "id",
+    "-id",
+    "title",
+    "-title",
+]
+
+
+class SurveysCreate(TypedDict, total=False):
+    """The body of ``POST /surveys``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    project: Project | Ref | str | int | None
+    submission_access: bool | None
+    title: Required[str | None]
+
+
+class SurveysUpdate(TypedDict, total=False):
+    """The body of ``PATCH /surveys/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    project: Project | Ref | str | int | None
+    submission_access: bool | None
+    title: str | None
+
+
+class TagsFilters(TypedDict, total=False):
+    """Filters of ``GET /tags``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    company_id: Any
+    deal_id: Any
+    invoice_id: Any
+    name: Any
+    person_id: Any
+    project_id: Any
+    taggable_type: Any
+    task_id: Any
+
+TagsSort = str
+
+
+class TaskDependenciesFilters(TypedDict, total=False):
+    """Filters of ``GET /task_dependencies``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    created_at: Any
+    creator_id: Any
+    deleted_at: Any
+    dependent_task_id: Any
+    id: Any
+    project_id: Any
+    task_id: Any
+    type_id: Any
+    updated_at: Any
+    updater_id: Any
+
+TaskDependenciesSort = str
+
+
+class TaskDependenciesCreate(TypedDict, total=False):
+    """The body of ``POST /task_dependencies``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    dependent_task: Required[Task | Ref | str | int | None]
+    task: Required[Task | Ref | str | int | None]
+    type_id: Required[DependencyType | int | None]
+
+
+class TaskDependenciesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /task_dependencies/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    dependent_task: Task | Ref | str | int | None
+    task: Task | Ref | str | int | None
+    type_id: DependencyType | int | None
+
+
+class TaskListsFilters(TypedDict, total=False):
+    """Filters of ``GET /task_lists``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    board_id: Any
+    folder_id: Any
+    id: Any
+    project_id: Any
+    query: Any
+    restorable: Any
+    status: Any
+
+TaskListsSort = Literal[
+    "board_name",
+    "-board_name",
+    "company_name",
+    "-company_name",
+    "folder_name",
+    "-folder_name",
+    "project_name",
+    "-project_name",
+]
+
+
+class TaskListsCreate(TypedDict, total=False):
+    """The body of ``POST /task_lists``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    board_id: int | None
+    folder: Required[Folder | Ref | str | int | None]
+    name: Required[str | None]
+    position: int | None
+    project: Required[Project | Ref | str | int | None]
+
+
+class TaskListsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /task_lists/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    board_id: int | None
+    folder: Folder | Ref | str | int | None
+    name: str | None
+    position: int | None
+    project: Project | Ref | str | int | None
 
 
 class TaskReportsFilters(TypedDict, total=False):
@@ -4713,7 +7749,241 @@ TaskReportsSort = Literal[
     "-year",
 ]
 
-TaskReportsGroup = str
+TaskReportsGroup = Literal[
+    "assignee",
+    "board",
+    "closed_at",
+    "company",
+    "created_at",
+    "creator",
+    "custom_fields",
+    "due_date",
+    "folder",
+    "last_activity_at",
+    "last_actor",
+    "month",
+    "parent_task",
+    "placement",
+    "project",
+    "quarter",
+    "service",
+    "start_date",
+    "status",
+    "task",
+    "task_closed_at",
+    "task_created_at",
+    "task_custom_fields",
+    "task_due_date",
+    "task_last_activity_at",
+    "task_list",
+    "task_number",
+    "task_start_date",
+    "title",
+    "week",
+    "workflow",
+    "workflow_status",
+    "workflow_status_category_id",
+    "year",
+]
+
+
+class TasksFilters(TypedDict, total=False):
+    """Filters of ``GET /tasks``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    after: Any
+    assignee_id: Any
+    before: Any
+    billable_time: Any
+    board_id: Any
+    board_name: Any
+    board_status: Any
+    bookable_after: Any
+    bookable_before: Any
+    closed_after: Any
+    closed_at: Any
+    closed_before: Any
+    company_id: Any
+    created_at: Any
+    creator_id: Any
+    custom_fields: Any
+    date_range: Any
+    dependency_type: Any
+    due_date: Any
+    due_date_after: Any
+    due_date_before: Any
+    due_date_new: Any
+    due_date_on: Any
+    folder_id: Any
+    folder_name: Any
+    folder_status: Any
+    full_query: Any
+    fuzzy_dates: Any
+    fuzzy_people: Any
+    id: Any
+    initial_estimate: Any
+    jump_query: Any
+    last_activity: Any
+    last_activity_after: Any
+    last_activity_before: Any
+    last_actor_id: Any
+    overdue_status: Any
+    parent_task_id: Any
+    person_type: Any
+    project_id: Any
+    project_manager_id: Any
+    project_type: Any
+    public_access: Any
+    query: Any
+    query_extended: Any
+    remaining_time: Any
+    repeating: Any
+    service_id: Any
+    start_date: Any
+    start_date_after: Any
+    start_date_before: Any
+    status: Any
+    subscriber_id: Any
+    subtask: Any
+    tags: Any
+    task_list_id: Any
+    task_list_name: Any
+    task_list_status: Any
+    task_number: Any
+    task_type: Any
+    template: Any
+    template_id: Any
+    title: Any
+    trackable_by_person_id: Any
+    type_id: Any
+    updated_at: Any
+    worked_time: Any
+    workflow_id: Any
+    workflow_status_category_id: Any
+    workflow_status_id: Any
+
+TasksSort = Literal[
+    "assignee_name",
+    "-assignee_name",
+    "billable_time",
+    "-billable_time",
+    "board_name",
+    "-board_name",
+    "board_position",
+    "-board_position",
+    "closed_at",
+    "-closed_at",
+    "company_name",
+    "-company_name",
+    "created_at",
+    "-created_at",
+    "creator_name",
+    "-creator_name",
+    "custom_fields",
+    "-custom_fields",
+    "due_date",
+    "-due_date",
+    "folder_name",
+    "-folder_name",
+    "folder_position",
+    "-folder_position",
+    "id",
+    "-id",
+    "initial_estimate",
+    "-initial_estimate",
+    "last_activity",
+    "-last_activity",
+    "last_activity_at",
+    "-last_activity_at",
+    "last_actor_name",
+    "-last_actor_name",
+    "number",
+    "-number",
+    "placement",
+    "-placement",
+    "project_name",
+    "-project_name",
+    "remaining_time",
+    "-remaining_time",
+    "start_date",
+    "-start_date",
+    "task_list_name",
+    "-task_list_name",
+    "task_list_position",
+    "-task_list_position",
+    "task_number",
+    "-task_number",
+    "title",
+    "-title",
+    "updated_at",
+    "-updated_at",
+    "worked_time",
+    "-worked_time",
+    "workflow_status_name",
+    "-workflow_status_name",
+    "workflow_status_position",
+    "-workflow_status_position",
+]
+
+
+class TasksCreate(TypedDict, total=False):
+    """The body of ``POST /tasks``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    assignee: Person | Ref | str | int | None
+    attachment_ids: Sequence[Any] | None
+    custom_fields: Mapping[str, Any] | None
+    due_date: dt.date | None
+    due_time: str | None
+    initial_estimate: int | None
+    parent_task: Task | Ref | str | int | None
+    private: Required[bool | None]
+    project: Required[Project | Ref | str | int | None]
+    remaining_time: int | None
+    repeat_on_date: dt.date | None
+    repeat_on_interval: Any
+    repeat_on_monthday: Any
+    repeat_on_weekday: Any
+    repeat_schedule_id: int | None
+    service_id: int | None
+    skip_reposition: bool | None
+    start_date: dt.date | None
+    subscriber_ids: Sequence[str] | None
+    tag_list: Sequence[str] | None
+    task_list: Required[TaskList | Ref | str | int | None]
+    title: Required[str | None]
+    type_id: TaskType | int | None
+    workflow_status: WorkflowStatus | Ref | str | int | None
+
+
+class TasksUpdate(TypedDict, total=False):
+    """The body of ``PATCH /tasks/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    assignee: Person | Ref | str | int | None
+    attachment_ids: Sequence[Any] | None
+    custom_fields: Mapping[str, Any] | None
+    due_date: dt.date | None
+    due_time: str | None
+    initial_estimate: int | None
+    parent_task: Task | Ref | str | int | None
+    private: bool | None
+    project: Project | Ref | str | int | None
+    remaining_time: int | None
+    repeat_on_date: dt.date | None
+    repeat_on_interval: Any
+    repeat_on_monthday: Any
+    repeat_on_weekday: Any
+    repeat_schedule_id: int | None
+    service_id: int | None
+    skip_reposition: bool | None
+    start_date: dt.date | None
+    subscriber_ids: Sequence[str] | None
+    tag_list: Sequence[str] | None
+    task_list: TaskList | Ref | str | int | None
+    title: str | None
+    type_id: TaskType | int | None
+    workflow_status: WorkflowStatus | Ref | str | int | None
 
 
 class TaxRatesFilters(TypedDict, total=False):
@@ -4740,13 +8010,12 @@ class TaxRatesCreate(TypedDict, total=False):
     """The body of ``POST /tax_rates``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    name: str | None
-    organization: Organization | Ref | str | int | None
-    primary_component_name: str | None
-    primary_component_value: float | None
+    name: Required[str | None]
+    primary_component_name: Required[str | None]
+    primary_component_value: Required[float | None]
     secondary_component_name: str | None
     secondary_component_value: float | None
-    subsidiary: Subsidiary | Ref | str | int | None
+    subsidiary: Required[Subsidiary | Ref | str | int | None]
 
 
 class TaxRatesUpdate(TypedDict, total=False):
@@ -4754,12 +8023,68 @@ class TaxRatesUpdate(TypedDict, total=False):
     value."""
 
     name: str | None
-    organization: Organization | Ref | str | int | None
     primary_component_name: str | None
     primary_component_value: float | None
     secondary_component_name: str | None
     secondary_component_value: float | None
     subsidiary: Subsidiary | Ref | str | int | None
+
+
+class TeamMembershipsFilters(TypedDict, total=False):
+    """Filters of ``GET /team_memberships``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    active: Any
+    id: Any
+    person_id: Any
+    team_id: Any
+
+TeamMembershipsSort = Literal[
+    "person_name",
+    "-person_name",
+]
+
+
+class TeamMembershipsCreate(TypedDict, total=False):
+    """The body of ``POST /team_memberships``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    person: Required[Person | Ref | str | int | None]
+    team: Required[Team | Ref | str | int | None]
+
+
+class TeamsFilters(TypedDict, total=False):
+    """Filters of ``GET /teams``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    color_id: Any
+    id: Any
+    name: Any
+    query: Any
+
+TeamsSort = Literal[
+    "name",
+    "-name",
+]
+
+
+class TeamsCreate(TypedDict, total=False):
+    """The body of ``POST /teams``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    color_id: int | None
+    icon_id: str | None
+    name: Required[str | None]
+
+
+class TeamsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /teams/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    color_id: int | None
+    icon_id: str | None
+    name: str | None
 
 
 class TimeEntriesFilters(TypedDict, total=False):
@@ -4854,30 +8179,20 @@ class TimeEntriesCreate(TypedDict, total=False):
     """The body of ``POST /time_entries``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    approver: Person | Ref | str | int | None
     billable_time: int | None
-    calendar_event_id: int | None
-    creator: Person | Ref | str | int | None
-    date: dt.date | None
-    deal_subsidiary: Subsidiary | Ref | str | int | None
-    invoice_attribution: InvoiceAttribution | Ref | str | int | None
+    calendar_event_id: str | None
+    date: Required[dt.date | None]
     jira_issue_id: str | None
     jira_issue_status: str | None
     jira_issue_summary: str | None
     jira_organization: str | None
     jira_worklog_id: str | None
-    last_actor: Person | Ref | str | int | None
     note: str | None
-    organization: Organization | Ref | str | int | None
-    person: Person | Ref | str | int | None
-    person_subsidiary: Subsidiary | Ref | str | int | None
-    rejecter: Person | Ref | str | int | None
-    service: Service | Ref | str | int | None
+    person: Required[Person | Ref | str | int | None]
+    service: Required[Service | Ref | str | int | None]
     started_at: dt.datetime | None
-    task: Record | Ref | str | int | None
-    time: int | None
-    timesheet: Record | Ref | str | int | None
-    updater: Person | Ref | str | int | None
+    task: Task | Ref | str | int | None
+    time: Required[int | None]
     use_salary_currency: bool | None
 
 
@@ -4885,30 +8200,20 @@ class TimeEntriesUpdate(TypedDict, total=False):
     """The body of ``PATCH /time_entries/{id}``: only what is given is sent; ``None`` clears a
     value."""
 
-    approver: Person | Ref | str | int | None
     billable_time: int | None
-    calendar_event_id: int | None
-    creator: Person | Ref | str | int | None
+    calendar_event_id: str | None
     date: dt.date | None
-    deal_subsidiary: Subsidiary | Ref | str | int | None
-    invoice_attribution: InvoiceAttribution | Ref | str | int | None
     jira_issue_id: str | None
     jira_issue_status: str | None
     jira_issue_summary: str | None
     jira_organization: str | None
     jira_worklog_id: str | None
-    last_actor: Person | Ref | str | int | None
     note: str | None
-    organization: Organization | Ref | str | int | None
     person: Person | Ref | str | int | None
-    person_subsidiary: Subsidiary | Ref | str | int | None
-    rejecter: Person | Ref | str | int | None
     service: Service | Ref | str | int | None
     started_at: dt.datetime | None
-    task: Record | Ref | str | int | None
+    task: Task | Ref | str | int | None
     time: int | None
-    timesheet: Record | Ref | str | int | None
-    updater: Person | Ref | str | int | None
     use_salary_currency: bool | None
 
 
@@ -4916,6 +8221,12 @@ class TimeEntriesBulkUpdate(TimeEntriesUpdate):
     """An item of ``PATCH /time_entries`` (bulk): ``id`` and the values to change."""
 
     id: Required[Id]
+
+
+class TimeEntriesRejectParams(TypedDict, total=False):
+    """The body attributes of ``PATCH /time_entries/{id}/reject``."""
+
+    rejected_reason: str
 
 
 class TimeEntryReportsFilters(TypedDict, total=False):
@@ -4992,6 +8303,7 @@ class TimeEntryReportsFilters(TypedDict, total=False):
     track_method_id: Any
     unit_id: Any
     updated_at: Any
+    custom_fields: Mapping[str | int, Any]
 
 TimeEntryReportsSort = Literal[
     "approval_policy",
@@ -5122,7 +8434,73 @@ TimeEntryReportsSort = Literal[
     "-year",
 ]
 
-TimeEntryReportsGroup = str
+TimeEntryReportsGroup = Literal[
+    "approval_policy",
+    "approver",
+    "autotracked",
+    "billing_type",
+    "budget",
+    "company",
+    "created_at",
+    "creator",
+    "custom_fields",
+    "date",
+    "day",
+    "deal_subsidiary",
+    "designated_approver",
+    "ended_at",
+    "invoiced",
+    "invoicing_status",
+    "jira_issue_id",
+    "jira_issue_status",
+    "jira_issue_summary",
+    "last_activity_at",
+    "last_actor",
+    "month",
+    "overhead",
+    "people_custom_fields",
+    "person",
+    "person_subsidiary",
+    "project",
+    "project_type_id",
+    "quarter",
+    "responsible",
+    "section_name",
+    "service",
+    "service_type",
+    "stage_type",
+    "started_at",
+    "status",
+    "task",
+    "task_list",
+    "time_entry",
+    "time_entry_created_at",
+    "time_entry_date",
+    "time_entry_ended_at",
+    "time_entry_last_activity_at",
+    "time_entry_started_at",
+    "track_method_id",
+    "unit_id",
+    "week",
+    "year",
+]
+
+
+class TimeEntryVersionsFilters(TypedDict, total=False):
+    """Filters of ``GET /time_entry_versions``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    created_at: Any
+    creator_id: Any
+    event: Any
+    id: Any
+    time_entry_id: Any
+
+TimeEntryVersionsSort = Literal[
+    "created_at",
+    "-created_at",
+]
 
 
 class TimeReportsFilters(TypedDict, total=False):
@@ -5274,7 +8652,114 @@ TimeReportsSort = Literal[
     "-year",
 ]
 
-TimeReportsGroup = str
+TimeReportsGroup = Literal[
+    "billing_type",
+    "bookings_custom_fields",
+    "budget",
+    "company",
+    "date",
+    "day",
+    "event",
+    "future",
+    "manager",
+    "month",
+    "people_custom_fields",
+    "person",
+    "person_company",
+    "person_title",
+    "person_type",
+    "project",
+    "quarter",
+    "service",
+    "service_type",
+    "stage_type",
+    "subsidiary",
+    "week",
+    "year",
+]
+
+
+class TimeTrackingPoliciesFilters(TypedDict, total=False):
+    """Filters of ``GET /time_tracking_policies``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    id: Any
+    name: Any
+    person_id: Any
+    status: Any
+
+TimeTrackingPoliciesSort = Literal[
+    "name",
+    "-name",
+]
+
+
+class TimeTrackingPoliciesCreate(TypedDict, total=False):
+    """The body of ``POST /time_tracking_policies``: attributes, and relationships as a record,
+    a :class:`~productive_async.Ref` or an id."""
+
+    disabled_tracking_message: str | None
+    full_day_absence_limit: int | None
+    half_day_absence_limit: int | None
+    holiday_limit: int | None
+    limited_tracking_message: str | None
+    name: str | None
+    non_working_day_limit: int | None
+    note_mandatory: bool | None
+    restrict_future_tracking: bool | None
+    restrict_time_entry_overlap: bool | None
+    restrict_tracking_over_budget: bool | None
+    task_mandatory: bool | None
+    time_range_mandatory: bool | None
+    working_day_limit: int | None
+
+
+class TimeTrackingPoliciesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /time_tracking_policies/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    disabled_tracking_message: str | None
+    full_day_absence_limit: int | None
+    half_day_absence_limit: int | None
+    holiday_limit: int | None
+    limited_tracking_message: str | None
+    name: str | None
+    non_working_day_limit: int | None
+    note_mandatory: bool | None
+    restrict_future_tracking: bool | None
+    restrict_time_entry_overlap: bool | None
+    restrict_tracking_over_budget: bool | None
+    task_mandatory: bool | None
+    time_range_mandatory: bool | None
+    working_day_limit: int | None
+
+
+class TimersFilters(TypedDict, total=False):
+    """Filters of ``GET /timers``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    person_id: Any
+    started_at: Any
+    stopped_at: Any
+    time_entry_id: Any
+
+TimersSort = Literal[
+    "started_at",
+    "-started_at",
+    "stopped_at",
+    "-stopped_at",
+]
+
+
+class TimersCreate(TypedDict, total=False):
+    """The body of ``POST /timers``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    person_id: str | None
+    service_id: int | None
+    started_at: dt.datetime | None
+    time_entry: Required[TimeEntry | Ref | str | int | None]
 
 
 class TimesheetReportsFilters(TypedDict, total=False):
@@ -5330,7 +8815,1039 @@ TimesheetReportsSort = Literal[
     "-week_submission_status",
 ]
 
-TimesheetReportsGroup = str
+TimesheetReportsGroup = Literal[
+    "person",
+    "week",
+    "week_submission_status",
+]
+
+
+class TimesheetsFilters(TypedDict, total=False):
+    """Filters of ``GET /timesheets``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    creator_id: Any
+    date: Any
+    person_id: Any
+
+TimesheetsSort = Literal[
+    "date",
+    "-date",
+    "id",
+    "-id",
+    "person_id",
+    "-person_id",
+]
+
+
+class TimesheetsCreate(TypedDict, total=False):
+    """The body of ``POST /timesheets``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    date: Required[dt.date | None]
+    person: Required[Person | Ref | str | int | None]
+
+
+class TodosFilters(TypedDict, total=False):
+    """Filters of ``GET /todos``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    assignee_id: Any
+    deal_id: Any
+    due_date: Any
+    id: Any
+    status: Any
+    task_id: Any
+    todoable_type: Any
+
+TodosSort = str
+
+
+class TodosCreate(TypedDict, total=False):
+    """The body of ``POST /todos``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    assignee: Person | Ref | str | int | None
+    closed: Required[bool | None]
+    deal: Deal | Ref | str | int | None
+    due_date: dt.date | None
+    due_time: int | None
+    position: Required[int | None]
+    task: Task | Ref | str | int | None
+
+
+class TodosUpdate(TypedDict, total=False):
+    """The body of ``PATCH /todos/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    assignee: Person | Ref | str | int | None
+    closed: bool | None
+    deal: Deal | Ref | str | int | None
+    due_date: dt.date | None
+    due_time: int | None
+    position: int | None
+    task: Task | Ref | str | int | None
+
+UsersSort = str
+
+
+class UsersUpdate(TypedDict, total=False):
+    """The body of ``PATCH /users/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    account_access_expires_at: dt.datetime | None
+    avatar_url: str | None
+    default_organization_id: int | None
+    email: str | None
+    first_name: str | None
+    ical_token: Any
+    last_name: str | None
+    locale: str | None
+    newsletter_consent: bool | None
+    preferences: Mapping[str, Any] | None
+    time_zone: str | None
+
+
+class WebhookLogsFilters(TypedDict, total=False):
+    """Filters of ``GET /webhook_logs``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    after: Any
+    before: Any
+    id: Any
+    retry_attempt: Any
+    retry_job_id: Any
+    webhook_id: Any
+
+WebhookLogsSort = str
+
+
+class WebhooksFilters(TypedDict, total=False):
+    """Filters of ``GET /webhooks``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    event_id: Any
+    id: Any
+    state_id: Any
+    type_id: Any
+
+WebhooksSort = str
+
+
+class WebhooksCreate(TypedDict, total=False):
+    """The body of ``POST /webhooks``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    custom_headers: Mapping[str, Any] | None
+    event_id: int | None
+    name: str | None
+    target_url: str | None
+    type_id: int | None
+
+
+class WidgetsFilters(TypedDict, total=False):
+    """Filters of ``GET /widgets``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    dashboard_id: Any
+    report_layout_id: Any
+
+WidgetsSort = str
+
+
+class WidgetsCreate(TypedDict, total=False):
+    """The body of ``POST /widgets``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    attachment_ids: Sequence[Any] | None
+    column_position: int | None
+    content: str | None
+    dashboard_id: int | None
+    default_filter_id: int | None
+    filter_id: int | None
+    height: int | None
+    params: Mapping[str, Any] | None
+    report_layout_id: int | None
+    row_position: int | None
+    title: str | None
+    widget_type_id: int | None
+    width: int | None
+
+
+class WidgetsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /widgets/{id}``: only what is given is sent; ``None`` clears a value.
+    """
+
+    attachment_ids: Sequence[Any] | None
+    column_position: int | None
+    content: str | None
+    dashboard_id: int | None
+    default_filter_id: int | None
+    filter_id: int | None
+    height: int | None
+    params: Mapping[str, Any] | None
+    report_layout_id: int | None
+    row_position: int | None
+    title: str | None
+    widget_type_id: int | None
+    width: int | None
+
+
+class WorkflowStatusesFilters(TypedDict, total=False):
+    """Filters of ``GET /workflow_statuses``: a value (lists are sent comma-separated) or
+    ``{operator: value}`` with the operators each filter takes (Productive API reference,
+    "Filtering")."""
+
+    category_id: Any
+    id: Any
+    name: Any
+    query: Any
+    workflow_id: Any
+
+WorkflowStatusesSort = Literal[
+    "name",
+    "-name",
+    "position",
+    "-position",
+]
+
+
+class WorkflowStatusesCreate(TypedDict, total=False):
+    """The body of ``POST /workflow_statuses``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    category_id: Required[WorkflowStatusCategory | int | None]
+    color_id: int | None
+    name: Required[str | None]
+    position: Required[int | None]
+    workflow: Required[Workflow | Ref | str | int | None]
+
+
+class WorkflowStatusesUpdate(TypedDict, total=False):
+    """The body of ``PATCH /workflow_statuses/{id}``: only what is given is sent; ``None``
+    clears a value."""
+
+    category_id: WorkflowStatusCategory | int | None
+    color_id: int | None
+    name: str | None
+    position: int | None
+    workflow: Workflow | Ref | str | int | None
+
+
+class WorkflowsFilters(TypedDict, total=False):
+    """Filters of ``GET /workflows``: a value (lists are sent comma-separated) or ``{operator:
+    value}`` with the operators each filter takes (Productive API reference, "Filtering")."""
+
+    archived: Any
+    name: Any
+    query: Any
+
+WorkflowsSort = Literal[
+    "name",
+    "-name",
+]
+
+
+class WorkflowsCreate(TypedDict, total=False):
+    """The body of ``POST /workflows``: attributes, and relationships as a record, a
+    :class:`~productive_async.Ref` or an id."""
+
+    name: Required[str | None]
+
+
+class WorkflowsUpdate(TypedDict, total=False):
+    """The body of ``PATCH /workflows/{id}``: only what is given is sent; ``None`` clears a
+    value."""
+
+    name: str | None
+
+
+class ActivitiesResource(ResourceBase[Activity]):
+    """``/activities``: Activity represents a change or action in the activity feed of a Task,
+    Deal, Project, Company, or Person. Records are :class:`~productive_async.models.Activity`
+    (JSON:API type ``activities``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ActivitiesFilters | FilterGroup | None = None,
+        sort: ActivitiesSort | Sequence[ActivitiesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Activity]:
+        """``GET /activities``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Activity (nothing is sent until it is iterated).
+        Filters: after, before, booking_id, company_id, created_at, creator_id, deal_id,
+        discussion_id, event, expense_id, has_attachments, id, invoice_id, item_type,
+        normalized_item_type, parent_type, participant_id, person_id, pinned, project_id,
+        proposal_id, purchase_order_id, resource_request_id, root_type, task_id, type. Sorts:
+        none. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ActivitiesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /activities`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Activity:
+        """``GET /activities/{id}``: one Activity, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+
+class ApprovalPoliciesResource(ResourceBase[ApprovalPolicy]):
+    """``/approval_policies``: Approval Policy defines reusable rules for who must approve
+    submissions before they are recognized and billable. Records are
+    :class:`~productive_async.models.ApprovalPolicy` (JSON:API type ``approval_policies``); rate
+    class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ApprovalPoliciesFilters | FilterGroup | None = None,
+        sort: ApprovalPoliciesSort | Sequence[ApprovalPoliciesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ApprovalPolicy]:
+        """``GET /approval_policies``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of ApprovalPolicy (nothing is sent until it is
+        iterated). Filters: custom, status, type_id. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ApprovalPoliciesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /approval_policies`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ApprovalPolicy:
+        """``GET /approval_policies/{id}``: one ApprovalPolicy, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ApprovalPoliciesCreate],
+    ) -> ApprovalPolicy:
+        """``POST /approval_policies`` with ``{"data": {"type": "approval_policies",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: custom, default, name
+        (required), type_id. Raises :class:`~productive_async.InvalidRequestError` for a field
+        the API does not take (before sending), :class:`~productive_async.ValidationError` (422)
+        for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ApprovalPoliciesUpdate],
+    ) -> ApprovalPolicy:
+        """``PATCH /approval_policies/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: custom, default, name, type_id. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[ApprovalPoliciesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /approval_policies`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> ApprovalPolicy:
+        """``PATCH /approval_policies/{id}/archive``: Sends body attributes; returns the
+        ApprovalPolicy. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(ApprovalPolicy, "archive", id, {}, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> ApprovalPolicy:
+        """``PATCH /approval_policies/{id}/restore``: Sends body attributes; returns the
+        ApprovalPolicy. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(ApprovalPolicy, "restore", id, {}, timeouts)
+
+
+class ApprovalPolicyAssignmentsResource(ResourceBase[ApprovalPolicyAssignment]):
+    """``/approval_policy_assignments``: Approval Policy Assignment links an approval policy to
+    a target entity — a person, budget, or deal. Records are
+    :class:`~productive_async.models.ApprovalPolicyAssignment` (JSON:API type
+    ``approval_policy_assignments``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ApprovalPolicyAssignmentsFilters | FilterGroup | None = None,
+        sort: ApprovalPolicyAssignmentsSort | Sequence[ApprovalPolicyAssignmentsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ApprovalPolicyAssignment]:
+        """``GET /approval_policy_assignments``: every record matching ``filters``, over all
+        pages, as a :class:`~productive_async.Paginator` of ApprovalPolicyAssignment (nothing is
+        sent until it is iterated). Filters: target_id, target_type. Sorts: none. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ApprovalPolicyAssignmentsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /approval_policy_assignments`` with ``filters`` (one
+        request, page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ApprovalPolicyAssignment:
+        """``GET /approval_policy_assignments/{id}``: one ApprovalPolicyAssignment, with the
+        ``include`` paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ApprovalPolicyAssignmentsCreate],
+    ) -> ApprovalPolicyAssignment:
+        """``POST /approval_policy_assignments`` with ``{"data": {"type":
+        "approval_policy_assignments", "attributes", "relationships"}}`` -> the new record
+        (201). Fields: target_type. Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ApprovalPolicyAssignmentsUpdate],
+    ) -> ApprovalPolicyAssignment:
+        """``PATCH /approval_policy_assignments/{id}`` with ``{"data": {"type", "id", ...}}``
+        holding only what is given -> the record. Fields: target_type. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /approval_policy_assignments/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[ApprovalPolicyAssignmentsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /approval_policy_assignments`` per item, up to ``concurrency`` at once
+        within the client's rate limits -> a :class:`~productive_async.BulkResult` in input
+        order (each created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class ApprovalWorkflowsResource(ResourceBase[ApprovalWorkflow]):
+    """``/approval_workflows``: Records are :class:`~productive_async.models.ApprovalWorkflow`
+    (JSON:API type ``approval_workflows``); rate class: standard."""
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ApprovalWorkflow:
+        """``GET /approval_workflows/{id}``: one ApprovalWorkflow, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ApprovalWorkflowsCreate],
+    ) -> ApprovalWorkflow:
+        """``POST /approval_workflows`` with ``{"data": {"type": "approval_workflows",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: approval_policy_id,
+        approval_requirement_id, approver_ids, dynamic_approver_ids, dynamic_subscriber_ids,
+        event_id, subscriber_ids, target_type_id. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ApprovalWorkflowsUpdate],
+    ) -> ApprovalWorkflow:
+        """``PATCH /approval_workflows/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: approval_policy_id, approval_requirement_id,
+        approver_ids, dynamic_approver_ids, dynamic_subscriber_ids, event_id, subscriber_ids,
+        target_type_id. Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /approval_workflows/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[ApprovalWorkflowsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /approval_workflows`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class AttachmentsResource(ResourceBase[Attachment]):
+    """``/attachments``: Attachment is a file uploaded to a Task, Deal, Page (Doc), Comment, or
+    Expense. Records are :class:`~productive_async.models.Attachment` (JSON:API type
+    ``attachments``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: AttachmentsFilters | FilterGroup | None = None,
+        sort: AttachmentsSort | Sequence[AttachmentsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Attachment]:
+        """``GET /attachments``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Attachment (nothing is sent until it is
+        iterated). Filters: comment_id, company_id, creator_id, full_query, fuzzy_dates,
+        fuzzy_people, id, jump_query, notes_attachment, page_id, project_id, task_id, type.
+        Sorts: id. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: AttachmentsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /attachments`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Attachment:
+        """``GET /attachments/{id}``: one Attachment, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[AttachmentsCreate],
+    ) -> Attachment:
+        """``POST /attachments`` with ``{"data": {"type": "attachments", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: attachable_type, attachment_type
+        (required), bill_id, booking_id, comment (required, relationship), content_type
+        (required), document_style_id, document_type_id, expense (required, relationship),
+        file_updated_at, invoice_id, name (required), page (required, relationship),
+        purchase_order_id, size (required), task (required, relationship), temp_url, widget_id.
+        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
+        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
+        """
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[AttachmentsUpdate],
+    ) -> Attachment:
+        """``PATCH /attachments/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: attachable_type, attachment_type, bill_id, booking_id,
+        comment (relationship), content_type, document_style_id, document_type_id, expense
+        (relationship), file_updated_at, invoice_id, name, page (relationship),
+        purchase_order_id, size, task (relationship), temp_url, widget_id. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /attachments/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[AttachmentsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /attachments`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class AutomaticInvoicingRulesResource(ResourceBase[AutomaticInvoicingRule]):
+    """``/automatic_invoicing_rules``: Records are
+    :class:`~productive_async.models.AutomaticInvoicingRule` (JSON:API type
+    ``automatic_invoicing_rules``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: AutomaticInvoicingRulesFilters | FilterGroup | None = None,
+        sort: AutomaticInvoicingRulesSort | Sequence[AutomaticInvoicingRulesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[AutomaticInvoicingRule]:
+        """``GET /automatic_invoicing_rules``: every record matching ``filters``, over all
+        pages, as a :class:`~productive_async.Paginator` of AutomaticInvoicingRule (nothing is
+        sent until it is iterated). Filters: budget_id, creator_id, id. Sorts: created_at, id.
+        Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: AutomaticInvoicingRulesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /automatic_invoicing_rules`` with ``filters`` (one
+        request, page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> AutomaticInvoicingRule:
+        """``GET /automatic_invoicing_rules/{id}``: one AutomaticInvoicingRule, with the
+        ``include`` paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[AutomaticInvoicingRulesCreate],
+    ) -> AutomaticInvoicingRule:
+        """``POST /automatic_invoicing_rules`` with ``{"data": {"type":
+        "automatic_invoicing_rules", "attributes", "relationships"}}`` -> the new record (201).
+        Fields: budget_id, creation_offset, creation_offset_unit, reference_date, skip_weekends.
+        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
+        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
+        """
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[AutomaticInvoicingRulesUpdate],
+    ) -> AutomaticInvoicingRule:
+        """``PATCH /automatic_invoicing_rules/{id}`` with ``{"data": {"type", "id", ...}}``
+        holding only what is given -> the record. Fields: budget_id, creation_offset,
+        creation_offset_unit, reference_date, skip_weekends. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /automatic_invoicing_rules/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[AutomaticInvoicingRulesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /automatic_invoicing_rules`` per item, up to ``concurrency`` at once
+        within the client's rate limits -> a :class:`~productive_async.BulkResult` in input
+        order (each created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class BankAccountsResource(ResourceBase[BankAccount]):
+    """``/bank_accounts``: Records are :class:`~productive_async.models.BankAccount` (JSON:API
+    type ``bank_accounts``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: BankAccountsFilters | FilterGroup | None = None,
+        sort: BankAccountsSort | Sequence[BankAccountsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[BankAccount]:
+        """``GET /bank_accounts``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of BankAccount (nothing is sent until it is
+        iterated). Filters: bank_name, id, name, status, subsidiary_id. Sorts: id, name. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: BankAccountsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /bank_accounts`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> BankAccount:
+        """``GET /bank_accounts/{id}``: one BankAccount, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[BankAccountsCreate],
+    ) -> BankAccount:
+        """``POST /bank_accounts`` with ``{"data": {"type": "bank_accounts", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: bank_address, bank_name, currency,
+        name, number, subsidiary_id, swift_code. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[BankAccountsUpdate],
+    ) -> BankAccount:
+        """``PATCH /bank_accounts/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: bank_address, bank_name, currency, name, number,
+        subsidiary_id, swift_code. Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[BankAccountsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /bank_accounts`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> BankAccount:
+        """``PATCH /bank_accounts/{id}/archive``: Sends body attributes; returns the
+        BankAccount. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(BankAccount, "archive", id, {}, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> BankAccount:
+        """``PATCH /bank_accounts/{id}/restore``: Sends body attributes; returns the
+        BankAccount. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(BankAccount, "restore", id, {}, timeouts)
+
+
+class BillsResource(ResourceBase[Bill]):
+    """``/bills``: Bill records the receipt of goods or services ordered through a Purchase
+    Order. Records are :class:`~productive_async.models.Bill` (JSON:API type ``bills``); rate
+    class: standard."""
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Bill:
+        """``GET /bills/{id}``: one Bill, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[BillsCreate],
+    ) -> Bill:
+        """``POST /bills`` with ``{"data": {"type": "bills", "attributes", "relationships"}}``
+        -> the new record (201). Fields: attachment (relationship), date, due_date,
+        invoice_number, purchase_order (required, relationship). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[BillsUpdate],
+    ) -> Bill:
+        """``PATCH /bills/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: attachment (relationship), date, due_date, invoice_number,
+        purchase_order (relationship). Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /bills/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[BillsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /bills`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class BoardsResource(ResourceBase[Board]):
+    """``/boards``: Records are :class:`~productive_async.models.Board` (JSON:API type
+    ``boards``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: BoardsFilters | FilterGroup | None = None,
+        sort: BoardsSort | Sequence[BoardsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Board]:
+        """``GET /boards``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Board (nothing is sent until it is iterated).
+        Filters: id, project_id, query, status. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: BoardsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /boards`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Board:
+        """``GET /boards/{id}``: one Board, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[BoardsCreate],
+    ) -> Board:
+        """``POST /boards`` with ``{"data": {"type": "boards", "attributes", "relationships"}}``
+        -> the new record (201). Fields: hidden, name, position, project_id. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[BoardsUpdate],
+    ) -> Board:
+        """``PATCH /boards/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: hidden, name, position, project_id. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[BoardsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /boards`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Board:
+        """``PATCH /boards/{id}/archive``: Sends body attributes; returns the Board. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Board, "archive", id, {}, timeouts)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Board:
+        """``POST /boards/copy``: Sends body attributes; returns the Board. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Board, "copy", None, {}, timeouts)
+
+    async def move(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Board:
+        """``PATCH /boards/{id}/move``: Sends body attributes; returns the Board. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Board, "move", id, {}, timeouts)
+
+    async def reposition(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Board:
+        """``PATCH /boards/{id}/reposition``: Sends body attributes; returns the Board. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Board, "reposition", id, {}, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Board:
+        """``PATCH /boards/{id}/restore``: Sends body attributes; returns the Board. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Board, "restore", id, {}, timeouts)
 
 
 class BookingReportsResource(ResourceBase[BookingReport]):
@@ -5362,10 +9879,15 @@ class BookingReportsResource(ResourceBase[BookingReport]):
         date, deal, draft, event, mandays, people_custom_fields, person, project, project_type,
         rejected_at, responsible, service, service_type, stage_type, task, time,
         total_base_cost, total_cost, total_recognized_profit, total_recognized_revenue,
-        total_recognized_time. Groups: any. Options (page_size, max_items, pagination, prefetch,
-        on_drift, fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`.
-        Raises :class:`~productive_async.InvalidRequestError` before any request for an unknown
-        filter, operator, sort key, include path, group or option."""
+        total_recognized_time. Groups: absence_type, approval_status, approved_at, autotracking,
+        billing_type, booking, booking_approved_at, booking_canceled_at, booking_created_at,
+        booking_ended_on, booking_rejected_at, booking_started_on, budget, canceled_at, company,
+        created_at, custom_fields, date, deal, draft, event, people_custom_fields, person,
+        project, project_type, rejected_at, responsible, service, service_type, stage_type,
+        task. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
 
     async def count(
@@ -5377,8 +9899,10 @@ class BookingReportsResource(ResourceBase[BookingReport]):
 
 
 class BookingsResource(ResourceBase[Booking]):
-    """``/bookings``: Records are :class:`~productive_async.models.Booking` (JSON:API type
-    ``bookings``); rate class: standard."""
+    """``/bookings``: Booking represents planned time allocation in the Resource Planner — the
+    core of resource scheduling in Productive. Records are
+    :class:`~productive_async.models.Booking` (JSON:API type ``bookings``); rate class:
+    standard."""
 
     def list(
         self,
@@ -5429,16 +9953,14 @@ class BookingsResource(ResourceBase[Booking]):
         **values: Unpack[BookingsCreate],
     ) -> Booking:
         """``POST /bookings`` with ``{"data": {"type": "bookings", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: approval_statuses (relationship),
-        approver (relationship), attachment (relationship), attachment_ids, autotracking,
-        booking_method_id, canceler (relationship), creator (relationship), custom_fields,
-        draft, ended_on, event (relationship), note, organization (relationship), origin
-        (relationship), percentage, person (relationship), rejected_reason, rejecter
-        (relationship), resource_request (relationship), service (relationship), started_on,
-        task (relationship), time, total_time, updater (relationship), use_salary_currency.
-        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
-        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
-        """
+        "relationships"}}`` -> the new record (201). Fields: approver (relationship),
+        attachment_ids, autotracking, booking_method_id (required), custom_fields, draft,
+        ended_on (required), event (relationship), note, origin (relationship), percentage,
+        person (required, relationship), rejected_reason, resource_request (relationship),
+        service (relationship), started_on (required), task (relationship), time (minutes),
+        total_time (minutes), use_salary_currency. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -5449,13 +9971,11 @@ class BookingsResource(ResourceBase[Booking]):
         **values: Unpack[BookingsUpdate],
     ) -> Booking:
         """``PATCH /bookings/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: approval_statuses (relationship), approver (relationship),
-        attachment (relationship), attachment_ids, autotracking, booking_method_id, canceler
-        (relationship), creator (relationship), custom_fields, draft, ended_on, event
-        (relationship), note, organization (relationship), origin (relationship), percentage,
-        person (relationship), rejected_reason, rejecter (relationship), resource_request
-        (relationship), service (relationship), started_on, task (relationship), time,
-        total_time, updater (relationship), use_salary_currency. Raises
+        given -> the record. Fields: approver (relationship), attachment_ids, autotracking,
+        booking_method_id, custom_fields, draft, ended_on, event (relationship), note, origin
+        (relationship), percentage, person (relationship), rejected_reason, resource_request
+        (relationship), service (relationship), started_on, task (relationship), time (minutes),
+        total_time (minutes), use_salary_currency. Raises
         :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
         :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
@@ -5562,8 +10082,16 @@ class BudgetReportsResource(ResourceBase[BudgetReport]):
         total_future_budget_used, total_future_cost, total_invoiced, total_manually_invoiced,
         total_pending_invoicing, total_profit, total_revenue, total_services_revenue,
         total_unapproved_time, total_work_cost, total_worked_time, tracking_type_id, week, year.
-        Groups: any. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
-        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        Groups: budget, budget_client_access, budget_closed_at, budget_created_at,
+        budget_custom_fields, budget_date, budget_delivered_on, budget_end_date,
+        budget_last_activity_at, budget_number, budget_purchase_order_number, budget_status,
+        budget_suffix, budget_time_approval, budget_warning_percentage, closed_at, company,
+        contract, created_at, custom_fields, date, deal_type, delivered_on, designated_approver,
+        end_date, last_activity_at, month, next_occurrence_on, origin_deal, project,
+        project_type, quarter, recurring, recurring_ends_on, recurring_interval,
+        recurring_starts_on, responsible, status, subsidiary, tracking_type_id, week, year.
+        Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -5576,9 +10104,147 @@ class BudgetReportsResource(ResourceBase[BudgetReport]):
         return await self._count(filters, None)
 
 
+class CommentsResource(ResourceBase[Comment]):
+    """``/comments``: Comment is a message in the activity feed of a Task, Deal, Company, or
+    Person. Records are :class:`~productive_async.models.Comment` (JSON:API type ``comments``);
+    rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: CommentsFilters | FilterGroup | None = None,
+        sort: CommentsSort | Sequence[CommentsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Comment]:
+        """``GET /comments``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Comment (nothing is sent until it is iterated).
+        Filters: budget_status, commentable_project_id, company_id, discussion_id, draft,
+        full_query, fuzzy_dates, fuzzy_people, jump_query, page_id, person_type, project_id,
+        public_access, responsible_id, role_id, sales_status_id, status, status_id, task_id,
+        workflow_status_category_id. Sorts: created_at. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: CommentsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /comments`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Comment:
+        """``GET /comments/{id}``: one Comment, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[CommentsCreate],
+    ) -> Comment:
+        """``POST /comments`` with ``{"data": {"type": "comments", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: attachment_ids, body (required),
+        company (relationship), deal (relationship), discussion_id, draft, hidden, invoice_id,
+        person (relationship), project (relationship), proposal_id, purchase_order_id,
+        resource_request_id, task (relationship), version_number. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[CommentsUpdate],
+    ) -> Comment:
+        """``PATCH /comments/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: attachment_ids, body, company (relationship), deal
+        (relationship), discussion_id, draft, hidden, invoice_id, person (relationship), project
+        (relationship), proposal_id, purchase_order_id, resource_request_id, task
+        (relationship), version_number. Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /comments/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[CommentsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /comments`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def add_reaction(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Comment:
+        """``PATCH /comments/{id}/add_reaction``: Sends body attributes; returns the Comment.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Comment, "add_reaction", id, {}, timeouts)
+
+    async def pin(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Comment:
+        """``PATCH /comments/{id}/pin``: Sends body attributes; returns the Comment. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Comment, "pin", id, {}, timeouts)
+
+    async def remove_reaction(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Comment:
+        """``PATCH /comments/{id}/remove_reaction``: Sends body attributes; returns the Comment.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Comment, "remove_reaction", id, {}, timeouts)
+
+    async def unpin(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Comment:
+        """``PATCH /comments/{id}/unpin``: Sends body attributes; returns the Comment. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Comment, "unpin", id, {}, timeouts)
+
+
 class CompaniesResource(ResourceBase[Company]):
-    """``/companies``: Records are :class:`~productive_async.models.Company` (JSON:API type
-    ``companies``); rate class: standard."""
+    """``/companies``: Company represents a client organization or the user's own organization.
+    Records are :class:`~productive_async.models.Company` (JSON:API type ``companies``); rate
+    class: standard."""
 
     def list(
         self,
@@ -5630,10 +10296,9 @@ class CompaniesResource(ResourceBase[Company]):
     ) -> Company:
         """``POST /companies`` with ``{"data": {"type": "companies", "attributes",
         "relationships"}}`` -> the new record (201). Fields: avatar_url, billing_name,
-        company_code, contact, custom_field_attachments (relationship), custom_field_people
-        (relationship), custom_fields, default_currency, default_document_type (relationship),
-        default_subsidiary (relationship), default_tax_rate (relationship), domain, due_days,
-        name, organization (relationship), parent_company (relationship), settings,
+        company_code, contact, custom_fields, default_currency, default_document_type
+        (relationship), default_subsidiary (relationship), default_tax_rate (relationship),
+        domain, due_days, name (required), parent_company (relationship), settings,
         subscriber_ids, tag_list, vat. Raises :class:`~productive_async.InvalidRequestError` for
         a field the API does not take (before sending),
         :class:`~productive_async.ValidationError` (422) for invalid values."""
@@ -5648,12 +10313,11 @@ class CompaniesResource(ResourceBase[Company]):
     ) -> Company:
         """``PATCH /companies/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
         given -> the record. Fields: avatar_url, billing_name, company_code, contact,
-        custom_field_attachments (relationship), custom_field_people (relationship),
         custom_fields, default_currency, default_document_type (relationship),
         default_subsidiary (relationship), default_tax_rate (relationship), domain, due_days,
-        name, organization (relationship), parent_company (relationship), settings,
-        subscriber_ids, tag_list, vat. Raises :class:`~productive_async.InvalidRequestError`
-        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        name, parent_company (relationship), settings, subscriber_ids, tag_list, vat. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -5690,9 +10354,10 @@ class CompaniesResource(ResourceBase[Company]):
         *,
         timeouts: Timeouts | None = None,
     ) -> Company:
-        """``PATCH /companies/{id}/archive``: Sends body attributes; returns the Company. Raises
-        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
-        and the API's errors (:class:`~productive_async.APIError`)."""
+        """``PATCH /companies/{id}/archive``: Archive the company. Sends body attributes;
+        returns the Company. Raises :class:`~productive_async.InvalidRequestError` for an
+        unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
         return await self._act_one(Company, "archive", id, {}, timeouts)
 
     async def restore(
@@ -5701,9 +10366,10 @@ class CompaniesResource(ResourceBase[Company]):
         *,
         timeouts: Timeouts | None = None,
     ) -> Company:
-        """``PATCH /companies/{id}/restore``: Sends body attributes; returns the Company. Raises
-        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
-        and the API's errors (:class:`~productive_async.APIError`)."""
+        """``PATCH /companies/{id}/restore``: Restore (unarchive) the company. Sends body
+        attributes; returns the Company. Raises :class:`~productive_async.InvalidRequestError`
+        for an unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
         return await self._act_one(Company, "restore", id, {}, timeouts)
 
 
@@ -5731,9 +10397,13 @@ class CompanyReportsResource(ResourceBase[CompanyReport]):
         company_last_activity_at, company_name, contact_address, contact_city, contact_country,
         contact_email, contact_phone, contact_state, contact_website, contact_zipcode, count,
         created_at, custom_fields, last_activity_at, month, parent_company, payment_terms,
-        quarter, status, subsidiary, week, year. Groups: any. Options (page_size, max_items,
-        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
-        :class:`~productive_async.ListOptions`. Raises
+        quarter, status, subsidiary, week, year. Groups: company, company_billing_name,
+        company_code, company_created_at, company_custom_fields, company_last_activity_at,
+        company_name, contact_address, contact_city, contact_country, contact_email,
+        contact_phone, contact_state, contact_website, contact_zipcode, created_at,
+        custom_fields, last_activity_at, month, parent_company, payment_terms, quarter, status,
+        subsidiary, week, year. Options (page_size, max_items, pagination, prefetch, on_drift,
+        fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -5746,9 +10416,105 @@ class CompanyReportsResource(ResourceBase[CompanyReport]):
         return await self._count(filters, None)
 
 
+class ContactEntriesResource(ResourceBase[ContactEntry]):
+    """``/contact_entries``: Contact Entry stores contact information (email, phone, address,
+    website) for people, companies, invoices, subsidiaries, and other contactable entities.
+    Records are :class:`~productive_async.models.ContactEntry` (JSON:API type
+    ``contact_entries``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ContactEntriesFilters | FilterGroup | None = None,
+        sort: ContactEntriesSort | Sequence[ContactEntriesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ContactEntry]:
+        """``GET /contact_entries``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of ContactEntry (nothing is sent until it is
+        iterated). Filters: company_id, contactable_id, contactable_type, invoice_id, person_id,
+        subsidiary_id. Sorts: none. Options (page_size, max_items, pagination, prefetch,
+        on_drift, fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`.
+        Raises :class:`~productive_async.InvalidRequestError` before any request for an unknown
+        filter, operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ContactEntriesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /contact_entries`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ContactEntry:
+        """``GET /contact_entries/{id}``: one ContactEntry, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ContactEntriesCreate],
+    ) -> ContactEntry:
+        """``POST /contact_entries`` with ``{"data": {"type": "contact_entries", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: address, billing_address,
+        billing_email, city, company (relationship), contactable_type, country, email, invoice
+        (relationship), invoice_template_id, name (required), organization_id, person
+        (relationship), phone, purchase_order (relationship), state, subsidiary (relationship),
+        type (required), vat, website, zipcode. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ContactEntriesUpdate],
+    ) -> ContactEntry:
+        """``PATCH /contact_entries/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: address, billing_address, billing_email, city,
+        company (relationship), contactable_type, country, email, invoice (relationship),
+        invoice_template_id, name, organization_id, person (relationship), phone, purchase_order
+        (relationship), state, subsidiary (relationship), type, vat, website, zipcode. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /contact_entries/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[ContactEntriesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /contact_entries`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
 class ContractsResource(ResourceBase[Contract]):
-    """``/contracts``: Records are :class:`~productive_async.models.Contract` (JSON:API type
-    ``contracts``); rate class: standard."""
+    """``/contracts``: Contract defines a recurring (retainer) arrangement where a Budget
+    automatically regenerates at set intervals. Records are
+    :class:`~productive_async.models.Contract` (JSON:API type ``contracts``); rate class:
+    standard."""
 
     def list(
         self,
@@ -5795,8 +10561,8 @@ class ContractsResource(ResourceBase[Contract]):
     ) -> Contract:
         """``POST /contracts`` with ``{"data": {"type": "contracts", "attributes",
         "relationships"}}`` -> the new record (201). Fields: copy_expenses,
-        copy_purchase_order_number, ends_on, interval_id, next_occurrence_on, organization
-        (relationship), template (relationship), template_id, use_rollover_hours. Raises
+        copy_purchase_order_number, ends_on, interval_id (required), next_occurrence_on
+        (required), template (required, relationship), use_rollover_hours. Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
         sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
@@ -5810,9 +10576,9 @@ class ContractsResource(ResourceBase[Contract]):
     ) -> Contract:
         """``PATCH /contracts/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
         given -> the record. Fields: copy_expenses, copy_purchase_order_number, ends_on,
-        interval_id, next_occurrence_on, organization (relationship), template (relationship),
-        template_id, use_rollover_hours. Raises :class:`~productive_async.InvalidRequestError`
-        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        interval_id, next_occurrence_on, template (relationship), use_rollover_hours. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -5845,8 +10611,80 @@ class ContractsResource(ResourceBase[Contract]):
         return await self._act_one(Contract, "generate", id, {}, timeouts)
 
 
+class CustomDomainsResource(ResourceBase[CustomDomain]):
+    """``/custom_domains``: Records are :class:`~productive_async.models.CustomDomain` (JSON:API
+    type ``custom_domains``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: CustomDomainsFilters | FilterGroup | None = None,
+        sort: CustomDomainsSort | Sequence[CustomDomainsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[CustomDomain]:
+        """``GET /custom_domains``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of CustomDomain (nothing is sent until it is
+        iterated). Filters: id, name. Sorts: none. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: CustomDomainsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /custom_domains`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> CustomDomain:
+        """``GET /custom_domains/{id}``: one CustomDomain, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[CustomDomainsCreate],
+    ) -> CustomDomain:
+        """``POST /custom_domains`` with ``{"data": {"type": "custom_domains", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: allow_user_email,
+        email_sender_address, email_sender_name, name. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /custom_domains/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[CustomDomainsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /custom_domains`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
 class CustomFieldOptionsResource(ResourceBase[CustomFieldOption]):
-    """``/custom_field_options``: Records are
+    """``/custom_field_options``: Custom Field Option is a selectable choice for a single-select
+    (dropdown) or multi-select custom field. Records are
     :class:`~productive_async.models.CustomFieldOption` (JSON:API type
     ``custom_field_options``); rate class: standard."""
 
@@ -5896,7 +10734,7 @@ class CustomFieldOptionsResource(ResourceBase[CustomFieldOption]):
     ) -> CustomFieldOption:
         """``POST /custom_field_options`` with ``{"data": {"type": "custom_field_options",
         "attributes", "relationships"}}`` -> the new record (201). Fields: color_id,
-        custom_field (relationship), name, organization (relationship), position. Raises
+        custom_field (required, relationship), name (required), position (required). Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
         sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
@@ -5910,9 +10748,8 @@ class CustomFieldOptionsResource(ResourceBase[CustomFieldOption]):
     ) -> CustomFieldOption:
         """``PATCH /custom_field_options/{id}`` with ``{"data": {"type", "id", ...}}`` holding
         only what is given -> the record. Fields: color_id, custom_field (relationship), name,
-        organization (relationship), position. Raises
-        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
-        :class:`~productive_async.ValidationError` (422),
+        position. Raises :class:`~productive_async.InvalidRequestError` (unknown field, before
+        sending), :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -5940,9 +10777,105 @@ class CustomFieldOptionsResource(ResourceBase[CustomFieldOption]):
         return await self._act_one(CustomFieldOption, "archive", id, {}, timeouts)
 
 
+class CustomFieldSectionsResource(ResourceBase[CustomFieldSection]):
+    """``/custom_field_sections``: Custom Field Section groups related custom fields together
+    for visual organization. Records are :class:`~productive_async.models.CustomFieldSection`
+    (JSON:API type ``custom_field_sections``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: CustomFieldSectionsFilters | FilterGroup | None = None,
+        sort: CustomFieldSectionsSort | Sequence[CustomFieldSectionsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[CustomFieldSection]:
+        """``GET /custom_field_sections``: every record matching ``filters``, over all pages, as
+        a :class:`~productive_async.Paginator` of CustomFieldSection (nothing is sent until it
+        is iterated). Filters: status. Sorts: none. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: CustomFieldSectionsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /custom_field_sections`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> CustomFieldSection:
+        """``GET /custom_field_sections/{id}``: one CustomFieldSection, with the ``include``
+        paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[CustomFieldSectionsCreate],
+    ) -> CustomFieldSection:
+        """``POST /custom_field_sections`` with ``{"data": {"type": "custom_field_sections",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: customizable_type,
+        name (required), position. Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[CustomFieldSectionsUpdate],
+    ) -> CustomFieldSection:
+        """``PATCH /custom_field_sections/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: customizable_type, name, position. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[CustomFieldSectionsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /custom_field_sections`` per item, up to ``concurrency`` at once within
+        the client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> CustomFieldSection:
+        """``PATCH /custom_field_sections/{id}/archive``: Sends body attributes; returns the
+        CustomFieldSection. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(CustomFieldSection, "archive", id, {}, timeouts)
+
+
 class CustomFieldsResource(ResourceBase[CustomField]):
-    """``/custom_fields``: Records are :class:`~productive_async.models.CustomField` (JSON:API
-    type ``custom_fields``); rate class: standard."""
+    """``/custom_fields``: Custom Field adds user-defined data to resources like tasks, deals,
+    budgets, projects, people, companies, invoices, expenses, bookings, and services. Records
+    are :class:`~productive_async.models.CustomField` (JSON:API type ``custom_fields``); rate
+    class: standard."""
 
     def list(
         self,
@@ -5990,12 +10923,12 @@ class CustomFieldsResource(ResourceBase[CustomField]):
     ) -> CustomField:
         """``POST /custom_fields`` with ``{"data": {"type": "custom_fields", "attributes",
         "relationships"}}`` -> the new record (201). Fields: aggregation_type_id,
-        customizable_type, data_type_id, formatting_type_id, global, name, options
-        (relationship), organization (relationship), position, project (relationship),
-        quick_add_enabled, required, section (relationship), sensitive, show_in_add_edit_views,
-        survey (relationship). Raises :class:`~productive_async.InvalidRequestError` for a field
-        the API does not take (before sending), :class:`~productive_async.ValidationError` (422)
-        for invalid values."""
+        customizable_type (required), data_type_id (required), formatting_type_id, global
+        (required), name (required), position (required), project (relationship),
+        quick_add_enabled, required (required), section (relationship), sensitive (required),
+        show_in_add_edit_views, survey (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -6007,11 +10940,10 @@ class CustomFieldsResource(ResourceBase[CustomField]):
     ) -> CustomField:
         """``PATCH /custom_fields/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
         what is given -> the record. Fields: aggregation_type_id, customizable_type,
-        data_type_id, formatting_type_id, global, name, options (relationship), organization
-        (relationship), position, project (relationship), quick_add_enabled, required, section
-        (relationship), sensitive, show_in_add_edit_views, survey (relationship). Raises
-        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
-        :class:`~productive_async.ValidationError` (422),
+        data_type_id, formatting_type_id, global, name, position, project (relationship),
+        quick_add_enabled, required, section (relationship), sensitive, show_in_add_edit_views,
+        survey (relationship). Raises :class:`~productive_async.InvalidRequestError` (unknown
+        field, before sending), :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -6037,6 +10969,187 @@ class CustomFieldsResource(ResourceBase[CustomField]):
         parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
         """
         return await self._act_one(CustomField, "archive", id, {}, timeouts)
+
+
+class DashboardsResource(ResourceBase[Dashboard]):
+    """``/dashboards``: Records are :class:`~productive_async.models.Dashboard` (JSON:API type
+    ``dashboards``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: DashboardsFilters | FilterGroup | None = None,
+        sort: DashboardsSort | Sequence[DashboardsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Dashboard]:
+        """``GET /dashboards``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Dashboard (nothing is sent until it is
+        iterated). Filters: editable, project_id, query. Sorts: none. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: DashboardsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /dashboards`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Dashboard:
+        """``GET /dashboards/{id}``: one Dashboard, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[DashboardsCreate],
+    ) -> Dashboard:
+        """``POST /dashboards`` with ``{"data": {"type": "dashboards", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: is_private, name, person_id,
+        project_id, subscriber_ids. Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[DashboardsUpdate],
+    ) -> Dashboard:
+        """``PATCH /dashboards/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: is_private, name, person_id, project_id, subscriber_ids.
+        Raises :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /dashboards/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[DashboardsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /dashboards`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Dashboard:
+        """``POST /dashboards/copy``: Sends body attributes; returns the Dashboard. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Dashboard, "copy", None, {}, timeouts)
+
+
+class DealCostRatesResource(ResourceBase[DealCostRate]):
+    """``/deal_cost_rates``: Records are :class:`~productive_async.models.DealCostRate`
+    (JSON:API type ``deal_cost_rates``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: DealCostRatesFilters | FilterGroup | None = None,
+        sort: DealCostRatesSort | Sequence[DealCostRatesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[DealCostRate]:
+        """``GET /deal_cost_rates``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of DealCostRate (nothing is sent until it is
+        iterated). Filters: deal_id, person_id. Sorts: rate_cents. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: DealCostRatesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /deal_cost_rates`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> DealCostRate:
+        """``GET /deal_cost_rates/{id}``: one DealCostRate, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[DealCostRatesCreate],
+    ) -> DealCostRate:
+        """``POST /deal_cost_rates`` with ``{"data": {"type": "deal_cost_rates", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: currency, deal_id, person_id,
+        rate_cents (cents). Raises :class:`~productive_async.InvalidRequestError` for a field
+        the API does not take (before sending), :class:`~productive_async.ValidationError` (422)
+        for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[DealCostRatesUpdate],
+    ) -> DealCostRate:
+        """``PATCH /deal_cost_rates/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: currency, deal_id, person_id, rate_cents (cents).
+        Raises :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /deal_cost_rates/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[DealCostRatesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /deal_cost_rates`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
 
 
 class DealFunnelReportsResource(ResourceBase[DealFunnelReport]):
@@ -6124,8 +11237,17 @@ class DealReportsResource(ResourceBase[DealReport]):
         total_budgeted_time, total_cost, total_estimated_cost, total_estimated_remaining_time,
         total_estimated_time, total_expense, total_profit, total_projected_revenue,
         total_revenue, total_services_revenue, total_work_cost, total_worked_time,
-        tracking_type_id, week, year. Groups: any. Options (page_size, max_items, pagination,
-        prefetch, on_drift, fields, timeouts, extra_query): see
+        tracking_type_id, week, year. Groups: budget_status, company, contact, created_at,
+        creator, custom_fields, date, deal, deal_budget_warning, deal_client_access,
+        deal_closed_at, deal_created_at, deal_custom_fields, deal_date, deal_end_date,
+        deal_last_activity_at, deal_lost_date, deal_number, deal_previous_probability,
+        deal_probability, deal_purchase_order_number, deal_retainer, deal_retainer_interval,
+        deal_sales_closed_at, deal_sales_closed_on, deal_sales_status_updated_at, deal_status,
+        deal_suffix, deal_time_approval, deal_todo_due_date, deal_won_date, designated_approver,
+        last_activity_at, lost_reason, month, pipeline, previous_deal_status, project, quarter,
+        responsible, sales_closed_at, sales_closed_on, sales_status_id, stage_status_id,
+        stage_updated_at, subsidiary, tracking_type_id, week, year. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
         :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
@@ -6140,8 +11262,10 @@ class DealReportsResource(ResourceBase[DealReport]):
 
 
 class DealStatusesResource(ResourceBase[DealStatus]):
-    """``/deal_statuses``: Records are :class:`~productive_async.models.DealStatus` (JSON:API
-    type ``deal_statuses``); rate class: standard."""
+    """``/deal_statuses``: Deal Status (Pipeline Stage) represents a named stage within a
+    Pipeline that deals progress through. Records are
+    :class:`~productive_async.models.DealStatus` (JSON:API type ``deal_statuses``); rate class:
+    standard."""
 
     def list(
         self,
@@ -6190,11 +11314,11 @@ class DealStatusesResource(ResourceBase[DealStatus]):
     ) -> DealStatus:
         """``POST /deal_statuses`` with ``{"data": {"type": "deal_statuses", "attributes",
         "relationships"}}`` -> the new record (201). Fields: booking_tracking_enabled, color_id,
-        expense_tracking_enabled, lost_reason_enabled, name, organization (relationship),
-        pipeline (relationship), position, probability, probability_enabled, status_id,
-        time_tracking_enabled. Raises :class:`~productive_async.InvalidRequestError` for a field
-        the API does not take (before sending), :class:`~productive_async.ValidationError` (422)
-        for invalid values."""
+        expense_tracking_enabled, lost_reason_enabled (required), name (required), pipeline
+        (required, relationship), position (required), probability (required),
+        probability_enabled (required), status_id (required), time_tracking_enabled. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -6206,10 +11330,10 @@ class DealStatusesResource(ResourceBase[DealStatus]):
     ) -> DealStatus:
         """``PATCH /deal_statuses/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
         what is given -> the record. Fields: booking_tracking_enabled, color_id,
-        expense_tracking_enabled, lost_reason_enabled, name, organization (relationship),
-        pipeline (relationship), position, probability, probability_enabled, status_id,
-        time_tracking_enabled. Raises :class:`~productive_async.InvalidRequestError` (unknown
-        field, before sending), :class:`~productive_async.ValidationError` (422),
+        expense_tracking_enabled, lost_reason_enabled, name, pipeline (relationship), position,
+        probability, probability_enabled, status_id, time_tracking_enabled. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -6252,8 +11376,8 @@ class DealStatusesResource(ResourceBase[DealStatus]):
 
 
 class DealsResource(ResourceBase[Deal]):
-    """``/deals``: Records are :class:`~productive_async.models.Deal` (JSON:API type ``deals``);
-    rate class: standard."""
+    """``/deals``: Deal represents a potential or actual job with a client company. Records are
+    :class:`~productive_async.models.Deal` (JSON:API type ``deals``); rate class: standard."""
 
     def list(
         self,
@@ -6327,22 +11451,20 @@ class DealsResource(ResourceBase[Deal]):
         **values: Unpack[DealsCreate],
     ) -> Deal:
         """``POST /deals`` with ``{"data": {"type": "deals", "attributes", "relationships"}}``
-        -> the new record (201). Fields: approval_policy (relationship), budget, budget_warning,
-        client_access, color_id, company (relationship), contact (relationship), contract
-        (relationship), creator (relationship), currency, custom_field_attachments
-        (relationship), custom_field_people (relationship), custom_fields, date, deal_status
-        (relationship), deal_type_id, deal_value, deal_value_source, delivered_on,
-        designated_approver (relationship), destroy_future_bookings, document_type
-        (relationship), editor_config, end_date, expense_approval, lost_comment, lost_reason
-        (relationship), man_day_minutes, manual_invoicing_reason, manual_invoicing_status_id,
-        name, next_todo (relationship), note, open_hours, organization (relationship),
-        origin_deal (relationship), pipeline (relationship), position, probability, project
-        (relationship), proposal_document_type (relationship), proposal_note,
-        purchase_order_number, responsible (relationship), retainer_deal_value_type,
-        retainer_interval, retainer_interval_count, revenue_distribution_method,
-        revenue_distribution_type, rounding_interval_id, rounding_method_id, sales_closed_on,
-        service_type_restricted_tracking, services (relationship), subscriber_ids, subsidiary
-        (relationship), tag_list, tax_rate (relationship), time_approval, tracking_type_id,
+        -> the new record (201). Fields: budget (required), budget_warning, client_access,
+        color_id, company (required, relationship), contact (relationship), currency,
+        custom_fields, date, deal_status (relationship), deal_type_id (required), deal_value
+        (cents), deal_value_source, delivered_on, designated_approver (relationship),
+        destroy_future_bookings, document_type (relationship), editor_config, end_date,
+        expense_approval, lost_comment, lost_reason (relationship), man_day_minutes (minutes),
+        manual_invoicing_reason, manual_invoicing_status_id, name (required), note, open_hours,
+        origin_deal (relationship), position, probability, project (relationship),
+        proposal_document_type (relationship), proposal_note, purchase_order_number, responsible
+        (required, relationship), retainer_deal_value_type, retainer_interval,
+        retainer_interval_count, revenue_distribution_method, revenue_distribution_type,
+        rounding_interval_id, rounding_method_id, sales_closed_on,
+        service_type_restricted_tracking, subscriber_ids, subsidiary (required, relationship),
+        tag_list, tax_rate (relationship), time_approval, tracking_type_id,
         validate_expense_when_closing. Raises :class:`~productive_async.InvalidRequestError` for
         a field the API does not take (before sending),
         :class:`~productive_async.ValidationError` (422) for invalid values."""
@@ -6356,24 +11478,22 @@ class DealsResource(ResourceBase[Deal]):
         **values: Unpack[DealsUpdate],
     ) -> Deal:
         """``PATCH /deals/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: approval_policy (relationship), budget, budget_warning,
-        client_access, color_id, company (relationship), contact (relationship), contract
-        (relationship), creator (relationship), currency, custom_field_attachments
-        (relationship), custom_field_people (relationship), custom_fields, date, deal_status
-        (relationship), deal_type_id, deal_value, deal_value_source, delivered_on,
+        given -> the record. Fields: budget, budget_warning, client_access, color_id, company
+        (relationship), contact (relationship), currency, custom_fields, date, deal_status
+        (relationship), deal_type_id, deal_value (cents), deal_value_source, delivered_on,
         designated_approver (relationship), destroy_future_bookings, document_type
         (relationship), editor_config, end_date, expense_approval, lost_comment, lost_reason
-        (relationship), man_day_minutes, manual_invoicing_reason, manual_invoicing_status_id,
-        name, next_todo (relationship), note, open_hours, organization (relationship),
-        origin_deal (relationship), pipeline (relationship), position, probability, project
-        (relationship), proposal_document_type (relationship), proposal_note,
-        purchase_order_number, responsible (relationship), retainer_deal_value_type,
-        retainer_interval, retainer_interval_count, revenue_distribution_method,
-        revenue_distribution_type, rounding_interval_id, rounding_method_id, sales_closed_on,
-        service_type_restricted_tracking, services (relationship), subscriber_ids, subsidiary
-        (relationship), tag_list, tax_rate (relationship), time_approval, tracking_type_id,
-        validate_expense_when_closing. Raises :class:`~productive_async.InvalidRequestError`
-        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        (relationship), man_day_minutes (minutes), manual_invoicing_reason,
+        manual_invoicing_status_id, name, note, open_hours, origin_deal (relationship),
+        position, probability, project (relationship), proposal_document_type (relationship),
+        proposal_note, purchase_order_number, responsible (relationship),
+        retainer_deal_value_type, retainer_interval, retainer_interval_count,
+        revenue_distribution_method, revenue_distribution_type, rounding_interval_id,
+        rounding_method_id, sales_closed_on, service_type_restricted_tracking, subscriber_ids,
+        subsidiary (relationship), tag_list, tax_rate (relationship), time_approval,
+        tracking_type_id, validate_expense_when_closing. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -6442,30 +11562,33 @@ class DealsResource(ResourceBase[Deal]):
         timeouts: Timeouts | None = None,
         **params: Unpack[DealsCloseParams],
     ) -> Deal:
-        """``PATCH /deals/{id}/close``: Sends body attributes (delivered_on); returns the Deal.
-        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
-        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        """``PATCH /deals/{id}/close``: Close a budget (sets closed_at to now). Sends body
+        attributes (delivered_on); returns the Deal. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
         return await self._act_one(Deal, "close", id, params, timeouts)
 
     async def copy(
         self,
         *,
         timeouts: Timeouts | None = None,
+        **params: Unpack[DealsCopyParams],
     ) -> Deal:
-        """``POST /deals/copy``: Sends body attributes; returns the Deal. Raises
-        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
-        and the API's errors (:class:`~productive_async.APIError`)."""
-        return await self._act_one(Deal, "copy", None, {}, timeouts)
+        """``POST /deals/copy``: Sends body attributes (deal_id, name, template_id); returns the
+        Deal. Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter
+        (before sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Deal, "copy", None, params, timeouts)
 
     async def create_from_origin(
         self,
         *,
         timeouts: Timeouts | None = None,
+        **params: Unpack[DealsCreateFromOriginParams],
     ) -> Deal:
-        """``POST /deals/create_from_origin``: Sends body attributes; returns the Deal. Raises
-        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
-        and the API's errors (:class:`~productive_async.APIError`)."""
-        return await self._act_one(Deal, "create_from_origin", None, {}, timeouts)
+        """``POST /deals/create_from_origin``: Sends body attributes (origin_id); returns the
+        Deal. Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter
+        (before sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Deal, "create_from_origin", None, params, timeouts)
 
     async def open(
         self,
@@ -6473,15 +11596,303 @@ class DealsResource(ResourceBase[Deal]):
         *,
         timeouts: Timeouts | None = None,
     ) -> Deal:
-        """``PATCH /deals/{id}/open``: Sends body attributes; returns the Deal. Raises
+        """``PATCH /deals/{id}/open``: Re-open a previously closed budget (clears closed_at).
+        Sends body attributes; returns the Deal. Raises
         :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
         and the API's errors (:class:`~productive_async.APIError`)."""
         return await self._act_one(Deal, "open", id, {}, timeouts)
 
 
+class DeletedItemsResource(ResourceBase[DeletedItem]):
+    """``/deleted_items``: A record of a soft-deleted resource in the recycle bin. Records are
+    :class:`~productive_async.models.DeletedItem` (JSON:API type ``deleted_items``); rate class:
+    standard."""
+
+    def list(
+        self,
+        *,
+        filters: DeletedItemsFilters | FilterGroup | None = None,
+        sort: DeletedItemsSort | Sequence[DeletedItemsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[DeletedItem]:
+        """``GET /deleted_items``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of DeletedItem (nothing is sent until it is
+        iterated). Filters: created_at, deleter_id, id, item_type, location, name, query. Sorts:
+        created_at, location, name. Options (page_size, max_items, pagination, prefetch,
+        on_drift, fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`.
+        Raises :class:`~productive_async.InvalidRequestError` before any request for an unknown
+        filter, operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: DeletedItemsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /deleted_items`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> DeletedItem:
+        """``GET /deleted_items/{id}``: one DeletedItem, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> DeletedItem:
+        """``PATCH /deleted_items/{id}/restore``: Restore a deleted item from the recycle bin,
+        recovering the original resource and all its associated data. Sends body attributes;
+        returns the DeletedItem. Raises :class:`~productive_async.InvalidRequestError` for an
+        unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
+        return await self._act_one(DeletedItem, "restore", id, {}, timeouts)
+
+
+class DiscussionsResource(ResourceBase[Discussion]):
+    """``/discussions``: Discussion is a threaded conversation attached to a doc page. Records
+    are :class:`~productive_async.models.Discussion` (JSON:API type ``discussions``); rate
+    class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: DiscussionsFilters | FilterGroup | None = None,
+        sort: DiscussionsSort | Sequence[DiscussionsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Discussion]:
+        """``GET /discussions``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Discussion (nothing is sent until it is
+        iterated). Filters: id, page_id, status. Sorts: created_at, resolved_at, updated_at.
+        Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: DiscussionsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /discussions`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Discussion:
+        """``GET /discussions/{id}``: one Discussion, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[DiscussionsCreate],
+    ) -> Discussion:
+        """``POST /discussions`` with ``{"data": {"type": "discussions", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: excerpt, page (required,
+        relationship). Raises :class:`~productive_async.InvalidRequestError` for a field the API
+        does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[DiscussionsUpdate],
+    ) -> Discussion:
+        """``PATCH /discussions/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: excerpt, page (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /discussions/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[DiscussionsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /discussions`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def reopen(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Discussion:
+        """``PATCH /discussions/{id}/reopen``: Reopen a resolved discussion. Sends body
+        attributes; returns the Discussion. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Discussion, "reopen", id, {}, timeouts)
+
+    async def resolve(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Discussion:
+        """``PATCH /discussions/{id}/resolve``: Mark discussion as resolved. Sends body
+        attributes; returns the Discussion. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Discussion, "resolve", id, {}, timeouts)
+
+    async def subscribe(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Discussion:
+        """``PATCH /discussions/{id}/subscribe``: Subscribe to discussion notifications. Sends
+        body attributes; returns the Discussion. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Discussion, "subscribe", id, {}, timeouts)
+
+    async def unsubscribe(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Discussion:
+        """``PATCH /discussions/{id}/unsubscribe``: Unsubscribe from discussion notifications.
+        Sends body attributes; returns the Discussion. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Discussion, "unsubscribe", id, {}, timeouts)
+
+
+class DocumentStylesResource(ResourceBase[DocumentStyle]):
+    """``/document_styles``: Records are :class:`~productive_async.models.DocumentStyle`
+    (JSON:API type ``document_styles``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: DocumentStylesFilters | FilterGroup | None = None,
+        sort: DocumentStylesSort | Sequence[DocumentStylesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[DocumentStyle]:
+        """``GET /document_styles``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of DocumentStyle (nothing is sent until it is
+        iterated). Filters: id, name. Sorts: none. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: DocumentStylesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /document_styles`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> DocumentStyle:
+        """``GET /document_styles/{id}``: one DocumentStyle, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[DocumentStylesCreate],
+    ) -> DocumentStyle:
+        """``POST /document_styles`` with ``{"data": {"type": "document_styles", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: attachment_ids, name, styles.
+        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
+        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
+        """
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[DocumentStylesUpdate],
+    ) -> DocumentStyle:
+        """``PATCH /document_styles/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: attachment_ids, name, styles. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /document_styles/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[DocumentStylesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /document_styles`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> DocumentStyle:
+        """``POST /document_styles/copy``: Sends body attributes; returns the DocumentStyle.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(DocumentStyle, "copy", None, {}, timeouts)
+
+
 class DocumentTypesResource(ResourceBase[DocumentType]):
-    """``/document_types``: Records are :class:`~productive_async.models.DocumentType` (JSON:API
-    type ``document_types``); rate class: standard."""
+    """``/document_types``: Document Type defines the template and settings for generating PDF
+    documents. Records are :class:`~productive_async.models.DocumentType` (JSON:API type
+    ``document_types``); rate class: standard."""
 
     def list(
         self,
@@ -6529,9 +11940,9 @@ class DocumentTypesResource(ResourceBase[DocumentType]):
         """``POST /document_types`` with ``{"data": {"type": "document_types", "attributes",
         "relationships"}}`` -> the new record (201). Fields: attachment_ids, document_style
         (relationship), document_template_id, dual_currency, email_data, email_subject,
-        email_template, exportable_type_id, exporter_options, filename_schema, footer, locale,
-        name, note, organization (relationship), subsidiary (relationship), tax1_name,
-        tax1_value, tax2_name, tax2_value, template_options. Raises
+        email_template, exportable_type_id, exporter_options, filename_schema, footer, locale
+        (required), name (required), note, subsidiary (relationship), tax1_name, tax1_value,
+        tax2_name, tax2_value, template_options. Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
         sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
@@ -6547,10 +11958,9 @@ class DocumentTypesResource(ResourceBase[DocumentType]):
         what is given -> the record. Fields: attachment_ids, document_style (relationship),
         document_template_id, dual_currency, email_data, email_subject, email_template,
         exportable_type_id, exporter_options, filename_schema, footer, locale, name, note,
-        organization (relationship), subsidiary (relationship), tax1_name, tax1_value,
-        tax2_name, tax2_value, template_options. Raises
-        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
-        :class:`~productive_async.ValidationError` (422),
+        subsidiary (relationship), tax1_name, tax1_value, tax2_name, tax2_value,
+        template_options. Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -6588,6 +11998,160 @@ class DocumentTypesResource(ResourceBase[DocumentType]):
         return await self._act_one(DocumentType, "copy", None, {}, timeouts)
 
 
+class EinvoiceIdentitiesResource(ResourceBase[EinvoiceIdentity]):
+    """``/einvoice_identities``: Records are :class:`~productive_async.models.EinvoiceIdentity`
+    (JSON:API type ``einvoice_identities``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: EinvoiceIdentitiesFilters | FilterGroup | None = None,
+        sort: EinvoiceIdentitiesSort | Sequence[EinvoiceIdentitiesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[EinvoiceIdentity]:
+        """``GET /einvoice_identities``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of EinvoiceIdentity (nothing is sent until it is
+        iterated). Filters: company_id, subsidiary_id. Sorts: none. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: EinvoiceIdentitiesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /einvoice_identities`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> EinvoiceIdentity:
+        """``GET /einvoice_identities/{id}``: one EinvoiceIdentity, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[EinvoiceIdentitiesCreate],
+    ) -> EinvoiceIdentity:
+        """``POST /einvoice_identities`` with ``{"data": {"type": "einvoice_identities",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: buyer_reference,
+        company_id, dir3_fiscal_code, dir3_pagador_code, dir3_receptor_code, dire_code,
+        is_government_entity, peppol_id, subsidiary_id. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[EinvoiceIdentitiesUpdate],
+    ) -> EinvoiceIdentity:
+        """``PATCH /einvoice_identities/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: buyer_reference, company_id, dir3_fiscal_code,
+        dir3_pagador_code, dir3_receptor_code, dire_code, is_government_entity, peppol_id,
+        subsidiary_id. Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[EinvoiceIdentitiesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /einvoice_identities`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class EmailsResource(ResourceBase[Email]):
+    """``/emails``: Email is a record synced from external email providers (Gmail, Outlook) or
+    received via BCC forwarding. Records are :class:`~productive_async.models.Email` (JSON:API
+    type ``emails``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: EmailsFilters | FilterGroup | None = None,
+        sort: EmailsSort | Sequence[EmailsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Email]:
+        """``GET /emails``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Email (nothing is sent until it is iterated).
+        Filters: after, before, company_id, creator_id, id, recipient_id,
+        sender_or_recipient_id, status. Sorts: none. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: EmailsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /emails`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Email:
+        """``GET /emails/{id}``: one Email, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /emails/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def attach(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Email:
+        """``PATCH /emails/{id}/attach``: Sends body attributes; returns the Email. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Email, "attach", id, {}, timeouts)
+
+    async def dismiss(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Email:
+        """``PATCH /emails/{id}/dismiss``: Dismiss the email. Sends body attributes; returns the
+        Email. Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter
+        (before sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Email, "dismiss", id, {}, timeouts)
+
+
 class EntitlementReportsResource(ResourceBase[EntitlementReport]):
     """``/reports/entitlement_reports``: Records are
     :class:`~productive_async.models.EntitlementReport` (JSON:API type ``entitlement_reports``);
@@ -6609,9 +12173,10 @@ class EntitlementReportsResource(ResourceBase[EntitlementReport]):
         entitlement, entitlement_end_date, entitlement_start_date, event, people_custom_fields,
         person, start_date, subsidiary, total_allocated, total_allocated_minutes,
         total_available, total_available_minutes, total_pending, total_pending_minutes,
-        total_used, total_used_minutes. Groups: any. Options (page_size, max_items, pagination,
-        prefetch, on_drift, fields, timeouts, extra_query): see
-        :class:`~productive_async.ListOptions`. Raises
+        total_used, total_used_minutes. Groups: absence_type, end_date, entitlement,
+        entitlement_end_date, entitlement_start_date, event, people_custom_fields, person,
+        start_date, subsidiary. Options (page_size, max_items, pagination, prefetch, on_drift,
+        fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -6621,6 +12186,225 @@ class EntitlementReportsResource(ResourceBase[EntitlementReport]):
     ) -> int:
         """``meta.total_count`` of ``GET /reports/entitlement_reports`` with ``filters`` (one
         request, page size 1)."""
+        return await self._count(filters, None)
+
+
+class EntitlementsResource(ResourceBase[Entitlement]):
+    """``/entitlements``: Entitlement represents a time-off allocation for a person on a
+    specific absence category (event) for a defined period. Records are
+    :class:`~productive_async.models.Entitlement` (JSON:API type ``entitlements``); rate class:
+    standard."""
+
+    def list(
+        self,
+        *,
+        filters: EntitlementsFilters | FilterGroup | None = None,
+        sort: EntitlementsSort | Sequence[EntitlementsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Entitlement]:
+        """``GET /entitlements``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Entitlement (nothing is sent until it is
+        iterated). Filters: allocated, date, end_date, event_id, id, person_id, start_date,
+        used. Sorts: end_date, event, person, start_date. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: EntitlementsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /entitlements`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Entitlement:
+        """``GET /entitlements/{id}``: one Entitlement, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[EntitlementsCreate],
+    ) -> Entitlement:
+        """``POST /entitlements`` with ``{"data": {"type": "entitlements", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: allocated (required), end_date
+        (required), event (required, relationship), note, person (required, relationship),
+        start_date (required). Raises :class:`~productive_async.InvalidRequestError` for a field
+        the API does not take (before sending), :class:`~productive_async.ValidationError` (422)
+        for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[EntitlementsUpdate],
+    ) -> Entitlement:
+        """``PATCH /entitlements/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: allocated, end_date, event (relationship), note, person
+        (relationship), start_date. Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /entitlements/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[EntitlementsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /entitlements`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class EventsResource(ResourceBase[AbsenceCategory]):
+    """``/events``: Absence Category (Event) defines a type of time off or remote work that
+    people can be booked on in the Resource Planner. Records are
+    :class:`~productive_async.models.AbsenceCategory` (JSON:API type ``events``); rate class:
+    standard."""
+
+    def list(
+        self,
+        *,
+        filters: EventsFilters | FilterGroup | None = None,
+        sort: EventsSort | Sequence[EventsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[AbsenceCategory]:
+        """``GET /events``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of AbsenceCategory (nothing is sent until it is
+        iterated). Filters: absence_type, half_day_bookings, id, limitation_type, limited, name,
+        status, sync_personal_integrations. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: EventsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /events`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> AbsenceCategory:
+        """``GET /events/{id}``: one AbsenceCategory, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[EventsCreate],
+    ) -> AbsenceCategory:
+        """``POST /events`` with ``{"data": {"type": "events", "attributes", "relationships"}}``
+        -> the new record (201). Fields: absence_type, color_id, event_type_id (required),
+        half_day_bookings, icon_id, limitation_type_id (required), name (required),
+        sync_personal_integrations. Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[EventsUpdate],
+    ) -> AbsenceCategory:
+        """``PATCH /events/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: absence_type, color_id, event_type_id, half_day_bookings,
+        icon_id, limitation_type_id, name, sync_personal_integrations. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /events/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[EventsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /events`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> AbsenceCategory:
+        """``PATCH /events/{id}/archive``: Sends body attributes; returns the AbsenceCategory.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(AbsenceCategory, "archive", id, {}, timeouts)
+
+
+class ExchangeRatesResource(ResourceBase[ExchangeRate]):
+    """``/exchange_rates``: Records are :class:`~productive_async.models.ExchangeRate` (JSON:API
+    type ``exchange_rates``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ExchangeRatesFilters | FilterGroup | None = None,
+        sort: ExchangeRatesSort | Sequence[ExchangeRatesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ExchangeRate]:
+        """``GET /exchange_rates``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of ExchangeRate (nothing is sent until it is
+        iterated). Filters: date, out_of_date. Sorts: date. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ExchangeRatesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /exchange_rates`` with ``filters`` (one request, page
+        size 1)."""
         return await self._count(filters, None)
 
 
@@ -6656,7 +12440,13 @@ class ExpenseReportsResource(ResourceBase[ExpenseReport]):
         quarter, quote_type, reimbursed_on, reimbursement, responsible, section_name, service,
         service_type, stage_type, status, tax_rate_id, total_amount, total_amount_with_tax,
         total_billable_amount, total_profit, total_recognized_revenue, total_tax_amount, vendor,
-        week, year. Groups: any. Options (page_size, max_items, pagination, prefetch, on_drift,
+        week, year. Groups: approval_status, approved_at, approver, company, created_at,
+        creator, custom_fields, date, deal, designated_approver, expense, expense_created_at,
+        expense_date, expense_name, expense_paid_on, expense_pay_on, expense_reimbursed_on,
+        invoiced, invoicing_status, month, name, paid_on, pay_on, person, project, project_id,
+        purchase_order, quantity, quarter, quote_type, reimbursed_on, reimbursement,
+        responsible, section_name, service, service_type, stage_type, status, tax_rate_id,
+        vendor, week, year. Options (page_size, max_items, pagination, prefetch, on_drift,
         fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
@@ -6671,8 +12461,9 @@ class ExpenseReportsResource(ResourceBase[ExpenseReport]):
 
 
 class ExpensesResource(ResourceBase[Expense]):
-    """``/expenses``: Records are :class:`~productive_async.models.Expense` (JSON:API type
-    ``expenses``); rate class: standard."""
+    """``/expenses``: Expense is a non-labor cost logged against a Service in a Deal or Budget
+    (e.g. Records are :class:`~productive_async.models.Expense` (JSON:API type ``expenses``);
+    rate class: standard."""
 
     def list(
         self,
@@ -6729,15 +12520,14 @@ class ExpensesResource(ResourceBase[Expense]):
         **values: Unpack[ExpensesCreate],
     ) -> Expense:
         """``POST /expenses`` with ``{"data": {"type": "expenses", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: amount, approver (relationship),
-        attachment (relationship), billable_amount, creator (relationship), currency,
-        custom_field_attachments (relationship), custom_field_people (relationship),
-        custom_fields, date, markup, name, organization (relationship), paid_on, pay_on, person
-        (relationship), position, purchase_order (relationship), quantity, reimbursable,
-        reimbursed_on, rejected_reason, service (relationship), tax_inclusion, tax_rate
-        (relationship), vendor (relationship). Raises
-        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
-        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        "relationships"}}`` -> the new record (201). Fields: amount (cents), attachment
+        (relationship), billable_amount (cents), currency (required), custom_fields, date
+        (required), markup, name (required), paid_on, pay_on, person (relationship), position,
+        purchase_order (relationship), quantity, reimbursable, reimbursed_on, rejected_reason,
+        service (required, relationship), tax_inclusion, tax_rate (relationship), vendor
+        (relationship). Raises :class:`~productive_async.InvalidRequestError` for a field the
+        API does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -6748,13 +12538,12 @@ class ExpensesResource(ResourceBase[Expense]):
         **values: Unpack[ExpensesUpdate],
     ) -> Expense:
         """``PATCH /expenses/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: amount, approver (relationship), attachment (relationship),
-        billable_amount, creator (relationship), currency, custom_field_attachments
-        (relationship), custom_field_people (relationship), custom_fields, date, markup, name,
-        organization (relationship), paid_on, pay_on, person (relationship), position,
-        purchase_order (relationship), quantity, reimbursable, reimbursed_on, rejected_reason,
-        service (relationship), tax_inclusion, tax_rate (relationship), vendor (relationship).
-        Raises :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        given -> the record. Fields: amount (cents), attachment (relationship), billable_amount
+        (cents), currency, custom_fields, date, markup, name, paid_on, pay_on, person
+        (relationship), position, purchase_order (relationship), quantity, reimbursable,
+        reimbursed_on, rejected_reason, service (relationship), tax_inclusion, tax_rate
+        (relationship), vendor (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
         :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
@@ -6872,6 +12661,102 @@ class ExpensesResource(ResourceBase[Expense]):
         return await self._act_one(Expense, "unapprove", id, {}, timeouts)
 
 
+class FiltersResource(ResourceBase[View]):
+    """``/filters``: View (internally called Filter) is a saved configuration of filters,
+    groupers, sorters, and visible fields. Records are :class:`~productive_async.models.View`
+    (JSON:API type ``filters``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: FiltersFilters | FilterGroup | None = None,
+        sort: FiltersSort | Sequence[FiltersSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[View]:
+        """``GET /filters``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of View (nothing is sent until it is iterated).
+        Filters: chart_type_id, created_at, creator_id, filterable_collection, filterable_id,
+        filterable_type, id, last_accessed_at, last_pulse_sent_at, last_viewed_at, name,
+        project_id, pulse, query, report, report_category_id, report_layout_id, shared, type_id,
+        updated_at. Sorts: created_at, creator, description, filterable_collection,
+        last_accessed_at, last_pulse_sent_at, last_viewed_at, name, report_category_id,
+        updated_at. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: FiltersFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /filters`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> View:
+        """``GET /filters/{id}``: one View, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[FiltersCreate],
+    ) -> View:
+        """``POST /filters`` with ``{"data": {"type": "filters", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: chart_type_id, column_settings,
+        columns, exchange_currency, exchange_date, export_params, filterable_collection,
+        filterable_id, filterable_type, formulas, group_by, hidden, layout_id, name (required),
+        params, predefined_id, public, report, report_category_id, report_layout_id, settings,
+        sort_by, transpose_by, type_id. Raises :class:`~productive_async.InvalidRequestError`
+        for a field the API does not take (before sending),
+        :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[FiltersUpdate],
+    ) -> View:
+        """``PATCH /filters/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: chart_type_id, column_settings, columns, exchange_currency,
+        exchange_date, export_params, filterable_collection, filterable_id, filterable_type,
+        formulas, group_by, hidden, layout_id, name, params, predefined_id, public, report,
+        report_category_id, report_layout_id, settings, sort_by, transpose_by, type_id. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /filters/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[FiltersCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /filters`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
 class FinancialItemReportsResource(ResourceBase[FinancialItemReport]):
     """``/reports/financial_item_reports``: Records are
     :class:`~productive_async.models.FinancialItemReport` (JSON:API type
@@ -6907,10 +12792,14 @@ class FinancialItemReportsResource(ResourceBase[FinancialItemReport]):
         total_overhead_cost, total_projected_revenue, total_recognized_profit,
         total_recognized_revenue, total_recognized_time, total_scheduled_cost,
         total_scheduled_revenue, total_scheduled_time, total_time, total_time_entry_cost,
-        total_worked_time. Groups: any. Options (page_size, max_items, pagination, prefetch,
-        on_drift, fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`.
-        Raises :class:`~productive_async.InvalidRequestError` before any request for an unknown
-        filter, operator, sort key, include path, group or option."""
+        total_worked_time. Groups: approval_status, billing_type, budget, company,
+        company_billing_name, custom_fields, date, deal_status, financial_item_date,
+        financial_item_description, financial_item_type, future, origin_deal, person, project,
+        project_type_id, responsible, section, service, service_type, stage_status, stage_type,
+        subsidiary. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
 
     async def count(
@@ -6921,9 +12810,413 @@ class FinancialItemReportsResource(ResourceBase[FinancialItemReport]):
         return await self._count(filters, None)
 
 
+class FoldersResource(ResourceBase[Folder]):
+    """``/folders``: Folder (also called Board) is a container for grouping Task Lists within a
+    Project. Records are :class:`~productive_async.models.Folder` (JSON:API type ``folders``);
+    rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: FoldersFilters | FilterGroup | None = None,
+        sort: FoldersSort | Sequence[FoldersSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Folder]:
+        """``GET /folders``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Folder (nothing is sent until it is iterated).
+        Filters: id, project_id, query, status. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: FoldersFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /folders`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Folder:
+        """``GET /folders/{id}``: one Folder, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[FoldersCreate],
+    ) -> Folder:
+        """``POST /folders`` with ``{"data": {"type": "folders", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: hidden, name (required), position,
+        project (required, relationship). Raises :class:`~productive_async.InvalidRequestError`
+        for a field the API does not take (before sending),
+        :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[FoldersUpdate],
+    ) -> Folder:
+        """``PATCH /folders/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: hidden, name, position, project (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[FoldersCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /folders`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Folder:
+        """``PATCH /folders/{id}/archive``: Archive the folder. Sends body attributes; returns
+        the Folder. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(Folder, "archive", id, {}, timeouts)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Folder:
+        """``POST /folders/copy``: Sends body attributes; returns the Folder. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Folder, "copy", None, {}, timeouts)
+
+    async def move(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Folder:
+        """``PATCH /folders/{id}/move``: Sends body attributes; returns the Folder. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Folder, "move", id, {}, timeouts)
+
+    async def reposition(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Folder:
+        """``PATCH /folders/{id}/reposition``: Sends body attributes; returns the Folder. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Folder, "reposition", id, {}, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Folder:
+        """``PATCH /folders/{id}/restore``: Restore (unarchive) the folder. Sends body
+        attributes; returns the Folder. Raises :class:`~productive_async.InvalidRequestError`
+        for an unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Folder, "restore", id, {}, timeouts)
+
+
+class HolidayCalendarsResource(ResourceBase[HolidayCalendar]):
+    """``/holiday_calendars``: Holiday Calendar defines a set of public/bank holidays for a
+    specific country or region. Records are :class:`~productive_async.models.HolidayCalendar`
+    (JSON:API type ``holiday_calendars``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: HolidayCalendarsFilters | FilterGroup | None = None,
+        sort: HolidayCalendarsSort | Sequence[HolidayCalendarsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[HolidayCalendar]:
+        """``GET /holiday_calendars``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of HolidayCalendar (nothing is sent until it is
+        iterated). Filters: id. Sorts: none. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: HolidayCalendarsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /holiday_calendars`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> HolidayCalendar:
+        """``GET /holiday_calendars/{id}``: one HolidayCalendar, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[HolidayCalendarsCreate],
+    ) -> HolidayCalendar:
+        """``POST /holiday_calendars`` with ``{"data": {"type": "holiday_calendars",
+        "attributes", "relationships"}}`` -> the new record (201). Fields:
+        autogenerate_holidays, country, name (required), state. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[HolidayCalendarsUpdate],
+    ) -> HolidayCalendar:
+        """``PATCH /holiday_calendars/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: autogenerate_holidays, country, name, state. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /holiday_calendars/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[HolidayCalendarsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /holiday_calendars`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class HolidaysResource(ResourceBase[Holiday]):
+    """``/holidays``: Holiday is a specific non-working day within a Holiday Calendar (e.g.
+    Records are :class:`~productive_async.models.Holiday` (JSON:API type ``holidays``); rate
+    class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: HolidaysFilters | FilterGroup | None = None,
+        sort: HolidaysSort | Sequence[HolidaysSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Holiday]:
+        """``GET /holidays``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Holiday (nothing is sent until it is iterated).
+        Filters: after, before, holiday_calendar_id. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: HolidaysFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /holidays`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Holiday:
+        """``GET /holidays/{id}``: one Holiday, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[HolidaysCreate],
+    ) -> Holiday:
+        """``POST /holidays`` with ``{"data": {"type": "holidays", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: date (required), holiday_calendar
+        (required, relationship), name (required). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[HolidaysUpdate],
+    ) -> Holiday:
+        """``PATCH /holidays/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: date, holiday_calendar (relationship), name. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /holidays/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[HolidaysCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /holidays`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class IntegrationExporterConfigurationsResource(ResourceBase[IntegrationExporterConfiguration]):
+    """``/integration_exporter_configurations``: Records are
+    :class:`~productive_async.models.IntegrationExporterConfiguration` (JSON:API type
+    ``integration_exporter_configurations``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: IntegrationExporterConfigurationsFilters | FilterGroup | None = None,
+        sort: (
+            IntegrationExporterConfigurationsSort
+            | Sequence[IntegrationExporterConfigurationsSort]
+            | None
+        ) = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[IntegrationExporterConfiguration]:
+        """``GET /integration_exporter_configurations``: every record matching ``filters``, over
+        all pages, as a :class:`~productive_async.Paginator` of IntegrationExporterConfiguration
+        (nothing is sent until it is iterated). Filters: company_id. Sorts: client_id,
+        company_type. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: IntegrationExporterConfigurationsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /integration_exporter_configurations`` with ``filters``
+        (one request, page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> IntegrationExporterConfiguration:
+        """``GET /integration_exporter_configurations/{id}``: one
+        IntegrationExporterConfiguration, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[IntegrationExporterConfigurationsCreate],
+    ) -> IntegrationExporterConfiguration:
+        """``POST /integration_exporter_configurations`` with ``{"data": {"type":
+        "integration_exporter_configurations", "attributes", "relationships"}}`` -> the new
+        record (201). Fields: company_id, company_type, datev_client_account_code,
+        datev_vendor_account_code. Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[IntegrationExporterConfigurationsUpdate],
+    ) -> IntegrationExporterConfiguration:
+        """``PATCH /integration_exporter_configurations/{id}`` with ``{"data": {"type", "id",
+        ...}}`` holding only what is given -> the record. Fields: company_id, company_type,
+        datev_client_account_code, datev_vendor_account_code. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /integration_exporter_configurations/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[IntegrationExporterConfigurationsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /integration_exporter_configurations`` per item, up to ``concurrency`` at
+        once within the client's rate limits -> a :class:`~productive_async.BulkResult` in input
+        order (each created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
 class IntegrationsResource(ResourceBase[Integration]):
-    """``/integrations``: Records are :class:`~productive_async.models.Integration` (JSON:API
-    type ``integrations``); rate class: standard."""
+    """``/integrations``: External service connected to the organization. Records are
+    :class:`~productive_async.models.Integration` (JSON:API type ``integrations``); rate class:
+    standard."""
 
     def list(
         self,
@@ -6970,9 +13263,7 @@ class IntegrationsResource(ResourceBase[Integration]):
         **values: Unpack[IntegrationsCreate],
     ) -> Integration:
         """``POST /integrations`` with ``{"data": {"type": "integrations", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: creator (relationship), deal
-        (relationship), integration_type_id, organization (relationship), project
-        (relationship), subsidiary (relationship). Raises
+        "relationships"}}`` -> the new record (201). Fields: integration_type_id. Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
         sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
@@ -7016,10 +13307,67 @@ class IntegrationsResource(ResourceBase[Integration]):
         return await self._act_one(Integration, "connect", id, {}, timeouts)
 
 
+class InvitationsResource(ResourceBase[Invitation]):
+    """``/invitations``: Records are :class:`~productive_async.models.Invitation` (JSON:API type
+    ``invitations``); rate class: standard."""
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Invitation:
+        """``GET /invitations/{id}``: one Invitation, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[InvitationsCreate],
+    ) -> Invitation:
+        """``POST /invitations`` with ``{"data": {"type": "invitations", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: first_name, last_name,
+        newsletter_consent, password. Raises :class:`~productive_async.InvalidRequestError` for
+        a field the API does not take (before sending),
+        :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[InvitationsUpdate],
+    ) -> Invitation:
+        """``PATCH /invitations/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: first_name, last_name, newsletter_consent, password.
+        Raises :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[InvitationsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /invitations`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
 class InvoiceAttributionsResource(ResourceBase[InvoiceAttribution]):
-    """``/invoice_attributions``: Records are
-    :class:`~productive_async.models.InvoiceAttribution` (JSON:API type
-    ``invoice_attributions``); rate class: standard."""
+    """``/invoice_attributions``: Invoice Attribution is a junction record linking an Invoice to
+    a Budget (deal with budget=true), specifying what portion of the invoice amount is
+    attributed to that budget. Records are :class:`~productive_async.models.InvoiceAttribution`
+    (JSON:API type ``invoice_attributions``); rate class: standard."""
 
     def list(
         self,
@@ -7066,11 +13414,11 @@ class InvoiceAttributionsResource(ResourceBase[InvoiceAttribution]):
         **values: Unpack[InvoiceAttributionsCreate],
     ) -> InvoiceAttribution:
         """``POST /invoice_attributions`` with ``{"data": {"type": "invoice_attributions",
-        "attributes", "relationships"}}`` -> the new record (201). Fields: amount, budget
-        (relationship), date_from, date_to, invoice (relationship), organization (relationship).
-        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
-        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
-        """
+        "attributes", "relationships"}}`` -> the new record (201). Fields: amount (required,
+        cents), budget (required, relationship), date_from, date_to, invoice (required,
+        relationship). Raises :class:`~productive_async.InvalidRequestError` for a field the API
+        does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -7081,8 +13429,8 @@ class InvoiceAttributionsResource(ResourceBase[InvoiceAttribution]):
         **values: Unpack[InvoiceAttributionsUpdate],
     ) -> InvoiceAttribution:
         """``PATCH /invoice_attributions/{id}`` with ``{"data": {"type", "id", ...}}`` holding
-        only what is given -> the record. Fields: amount, budget (relationship), date_from,
-        date_to, invoice (relationship), organization (relationship). Raises
+        only what is given -> the record. Fields: amount (cents), budget (relationship),
+        date_from, date_to, invoice (relationship). Raises
         :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
         :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
@@ -7140,8 +13488,16 @@ class InvoiceReportsResource(ResourceBase[InvoiceReport]):
         subsidiary, tax_rates, total_amount, total_amount_credited,
         total_amount_credited_with_tax, total_amount_paid, total_amount_tax,
         total_amount_unpaid, total_amount_with_tax, total_amount_written_off, week, year.
-        Groups: any. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
-        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        Groups: automatically_created, budget, company, company_billing_name, created_at,
+        creator, currency, custom_fields, delivery_on, einvoice_status, fiscalization_status,
+        invoice, invoice_aging, invoice_created_at, invoice_custom_fields, invoice_delivery_on,
+        invoice_discount, invoice_invoiced_on, invoice_last_activity_at, invoice_number,
+        invoice_paid_on, invoice_pay_on, invoice_purchase_order_number, invoice_sent_on,
+        invoice_state, invoice_status, invoice_subject, invoice_type, invoiced_on, issuer,
+        last_activity_at, month, overdue_status, paid_on, pay_on, payment_status, project,
+        quarter, sent_on, sent_status, subsidiary, tax_rates, week, year. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -7154,9 +13510,116 @@ class InvoiceReportsResource(ResourceBase[InvoiceReport]):
         return await self._count(filters, None)
 
 
+class InvoiceTemplatesResource(ResourceBase[InvoiceTemplate]):
+    """``/invoice_templates``: Records are :class:`~productive_async.models.InvoiceTemplate`
+    (JSON:API type ``invoice_templates``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: InvoiceTemplatesFilters | FilterGroup | None = None,
+        sort: InvoiceTemplatesSort | Sequence[InvoiceTemplatesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[InvoiceTemplate]:
+        """``GET /invoice_templates``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of InvoiceTemplate (nothing is sent until it is
+        iterated). Filters: budget_id, company_id, creator_id, custom_fields, document_type_id,
+        id, issuer_id, subsidiary_id. Sorts: created_at, id. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: InvoiceTemplatesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /invoice_templates`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> InvoiceTemplate:
+        """``GET /invoice_templates/{id}``: one InvoiceTemplate, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[InvoiceTemplatesCreate],
+    ) -> InvoiceTemplate:
+        """``POST /invoice_templates`` with ``{"data": {"type": "invoice_templates",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: bank_account_details,
+        bank_account_id, budget_id, custom_fields, document_type_id, invoice_creation_options,
+        invoice_due_in_days, issuer_id, note, subsidiary_id. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[InvoiceTemplatesUpdate],
+    ) -> InvoiceTemplate:
+        """``PATCH /invoice_templates/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: bank_account_details, bank_account_id, budget_id,
+        custom_fields, document_type_id, invoice_creation_options, invoice_due_in_days,
+        issuer_id, note, subsidiary_id. Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /invoice_templates/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[InvoiceTemplatesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /invoice_templates`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
+        """The custom fields of invoice_templates (``GET /custom_fields`` with
+        ``filter[customizable_type]`` and their options), fetched once per client and cached;
+        ``refresh=True`` fetches again."""
+        return await self._custom_field_definitions(refresh)
+
+    async def update_custom_fields(
+        self, id: Id, values: Mapping[str | int, Any]
+    ) -> InvoiceTemplate:
+        """Change custom field values by field name or id (``None`` clears one): reads the
+        record's ``custom_fields`` (``GET /invoice_templates/{id}``), merges, and writes the
+        whole hash back (``PATCH /invoice_templates/{id}``), since a PATCH replaces it
+        (Productive API reference, "Custom fields"). Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown field or option before any
+        write. Not atomic."""
+        return await self._update_custom_fields(id, values)
+
+
 class InvoicesResource(ResourceBase[Invoice]):
-    """``/invoices``: Records are :class:`~productive_async.models.Invoice` (JSON:API type
-    ``invoices``); rate class: standard."""
+    """``/invoices``: Invoice is a financial document sent to a client for payment. Records are
+    :class:`~productive_async.models.Invoice` (JSON:API type ``invoices``); rate class:
+    standard."""
 
     def list(
         self,
@@ -7214,13 +13677,11 @@ class InvoicesResource(ResourceBase[Invoice]):
     ) -> Invoice:
         """``POST /invoices`` with ``{"data": {"type": "invoices", "attributes",
         "relationships"}}`` -> the new record (201). Fields: attachment (relationship),
-        bank_account (relationship), bank_account_details, bank_account_id, bill_from
-        (relationship), bill_to (relationship), company (relationship), creation_options,
-        creator (relationship), currency, custom_field_attachments (relationship),
-        custom_field_people (relationship), custom_fields, delivery_on, discount, document_type
-        (relationship), export_id, export_invoice_url, exported, invoice_attributions
-        (relationship), invoice_type_id, invoiced_on, issuer (relationship), note, number,
-        organization (relationship), parent_invoice (relationship), pay_on, pay_on_relative,
+        bank_account_details, bank_account_id, company (required, relationship),
+        creation_options, currency (required), custom_fields, delivery_on, discount,
+        document_type (required, relationship), export_id, export_invoice_url, exported,
+        invoice_type_id, invoiced_on (required), issuer (relationship), issuer_id
+        (relationship), note, number, parent_invoice (relationship), pay_on, pay_on_relative,
         purchase_order_number, sent_on, subject, subscriber_ids, subsidiary (relationship),
         tag_list, tax1_name, tax1_value, tax2_name, tax2_value. Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
@@ -7235,13 +13696,10 @@ class InvoicesResource(ResourceBase[Invoice]):
         **values: Unpack[InvoicesUpdate],
     ) -> Invoice:
         """``PATCH /invoices/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: attachment (relationship), bank_account (relationship),
-        bank_account_details, bank_account_id, bill_from (relationship), bill_to (relationship),
-        company (relationship), creation_options, creator (relationship), currency,
-        custom_field_attachments (relationship), custom_field_people (relationship),
-        custom_fields, delivery_on, discount, document_type (relationship), export_id,
-        export_invoice_url, exported, invoice_attributions (relationship), invoice_type_id,
-        invoiced_on, issuer (relationship), note, number, organization (relationship),
+        given -> the record. Fields: attachment (relationship), bank_account_details,
+        bank_account_id, company (relationship), creation_options, currency, custom_fields,
+        delivery_on, discount, document_type (relationship), export_id, export_invoice_url,
+        exported, invoice_type_id, invoiced_on, issuer (relationship), note, number,
         parent_invoice (relationship), pay_on, pay_on_relative, purchase_order_number, sent_on,
         subject, subscriber_ids, subsidiary (relationship), tag_list, tax1_name, tax1_value,
         tax2_name, tax2_value. Raises :class:`~productive_async.InvalidRequestError` (unknown
@@ -7378,8 +13836,10 @@ class LineItemReportsResource(ResourceBase[LineItemReport]):
         invoice_id, service_id, service_type_id, tax_name, tax_rate, tax_value, unit_id,
         updater_id. Sorts: budget, company, count, creator, expense, invoice, kpd_code, service,
         tax_rate, total_amount, total_amount_tax, total_amount_with_tax, unit_id, unit_price,
-        updater. Groups: any. Options (page_size, max_items, pagination, prefetch, on_drift,
-        fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        updater. Groups: budget, company, creator, expense, invoice, kpd_code, service,
+        tax_rate, unit_id, unit_price, updater. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -7393,8 +13853,9 @@ class LineItemReportsResource(ResourceBase[LineItemReport]):
 
 
 class LineItemsResource(ResourceBase[LineItem]):
-    """``/line_items``: Records are :class:`~productive_async.models.LineItem` (JSON:API type
-    ``line_items``); rate class: standard."""
+    """``/line_items``: Line Item is an individual charge entry on an Invoice. Records are
+    :class:`~productive_async.models.LineItem` (JSON:API type ``line_items``); rate class:
+    standard."""
 
     def list(
         self,
@@ -7442,11 +13903,12 @@ class LineItemsResource(ResourceBase[LineItem]):
     ) -> LineItem:
         """``POST /line_items`` with ``{"data": {"type": "line_items", "attributes",
         "relationships"}}`` -> the new record (201). Fields: description, discount, expense
-        (relationship), invoice (relationship), kpd_code_id, organization (relationship),
-        position, quantity, service (relationship), service_type (relationship), tax_name,
-        tax_rate (relationship), tax_value, unit_id, unit_price. Raises
-        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
-        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        (relationship), invoice (required, relationship), kpd_code (relationship), position,
+        quantity (required), service (relationship), service_type (relationship), tax_name,
+        tax_rate (required, relationship), tax_value, unit_id (required), unit_price (required,
+        cents). Raises :class:`~productive_async.InvalidRequestError` for a field the API does
+        not take (before sending), :class:`~productive_async.ValidationError` (422) for invalid
+        values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -7458,10 +13920,10 @@ class LineItemsResource(ResourceBase[LineItem]):
     ) -> LineItem:
         """``PATCH /line_items/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
         is given -> the record. Fields: description, discount, expense (relationship), invoice
-        (relationship), kpd_code_id, organization (relationship), position, quantity, service
-        (relationship), service_type (relationship), tax_name, tax_rate (relationship),
-        tax_value, unit_id, unit_price. Raises :class:`~productive_async.InvalidRequestError`
-        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        (relationship), kpd_code (relationship), position, quantity, service (relationship),
+        service_type (relationship), tax_name, tax_rate (relationship), tax_value, unit_id,
+        unit_price (cents). Raises :class:`~productive_async.InvalidRequestError` (unknown
+        field, before sending), :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -7495,9 +13957,440 @@ class LineItemsResource(ResourceBase[LineItem]):
         return await self._act_many(LineItem, "generate", None, params, timeouts)
 
 
+class LostReasonsResource(ResourceBase[LostReason]):
+    """``/lost_reasons``: Lost Reason is a configurable label explaining why a deal was lost
+    (e.g. Records are :class:`~productive_async.models.LostReason` (JSON:API type
+    ``lost_reasons``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: LostReasonsFilters | FilterGroup | None = None,
+        sort: LostReasonsSort | Sequence[LostReasonsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[LostReason]:
+        """``GET /lost_reasons``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of LostReason (nothing is sent until it is
+        iterated). Filters: id. Sorts: none. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: LostReasonsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /lost_reasons`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> LostReason:
+        """``GET /lost_reasons/{id}``: one LostReason, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[LostReasonsCreate],
+    ) -> LostReason:
+        """``POST /lost_reasons`` with ``{"data": {"type": "lost_reasons", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: name (required). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[LostReasonsUpdate],
+    ) -> LostReason:
+        """``PATCH /lost_reasons/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: name. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[LostReasonsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /lost_reasons`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> LostReason:
+        """``PATCH /lost_reasons/{id}/archive``: Sends body attributes; returns the LostReason.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(LostReason, "archive", id, {}, timeouts)
+
+
+class MembershipsResource(ResourceBase[Membership]):
+    """``/memberships``: Membership controls who can access a target resource (project, doc,
+    dashboard, view, survey, or agent). Records are :class:`~productive_async.models.Membership`
+    (JSON:API type ``memberships``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: MembershipsFilters | FilterGroup | None = None,
+        sort: MembershipsSort | Sequence[MembershipsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Membership]:
+        """``GET /memberships``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Membership (nothing is sent until it is
+        iterated). Filters: access_type_id, agent_id, dashboard_id, deal_id, dynamic_group_id,
+        filter_id, id, page_id, person_id, project_id, survey_id, target_id, target_type,
+        type_id. Sorts: none. Options (page_size, max_items, pagination, prefetch, on_drift,
+        fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: MembershipsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /memberships`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Membership:
+        """``GET /memberships/{id}``: one Membership, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[MembershipsCreate],
+    ) -> Membership:
+        """``POST /memberships`` with ``{"data": {"type": "memberships", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: agent (relationship), dashboard_id,
+        deal_id, filter_id, page (relationship), project (relationship), pulse_id, survey_id.
+        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
+        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
+        """
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[MembershipsUpdate],
+    ) -> Membership:
+        """``PATCH /memberships/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: agent (relationship), dashboard_id, deal_id, filter_id,
+        page (relationship), project (relationship), pulse_id, survey_id. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /memberships/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[MembershipsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /memberships`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class NotificationsResource(ResourceBase[Notification]):
+    """``/notifications``: Notification represents an inbox item for the user. Records are
+    :class:`~productive_async.models.Notification` (JSON:API type ``notifications``); rate
+    class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: NotificationsFilters | FilterGroup | None = None,
+        sort: NotificationsSort | Sequence[NotificationsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Notification]:
+        """``GET /notifications``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Notification (nothing is sent until it is
+        iterated). Filters: after, before, date_after, date_before, dismissed, id, important,
+        last_action_at, mention, project_id, type. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: NotificationsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /notifications`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Notification:
+        """``GET /notifications/{id}``: one Notification, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def dismiss(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Notification:
+        """``PATCH /notifications/{id}/dismiss``: Dismiss (archive) notification from inbox.
+        Sends body attributes; returns the Notification. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Notification, "dismiss", id, {}, timeouts)
+
+    async def read(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Notification:
+        """``PATCH /notifications/{id}/read``: Mark notification as read. Sends body attributes;
+        returns the Notification. Raises :class:`~productive_async.InvalidRequestError` for an
+        unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Notification, "read", id, {}, timeouts)
+
+    async def undismiss(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Notification:
+        """``PATCH /notifications/{id}/undismiss``: Restore a dismissed notification back to
+        inbox. Sends body attributes; returns the Notification. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Notification, "undismiss", id, {}, timeouts)
+
+
+class OrganizationMembershipsResource(ResourceBase[OrganizationMembership]):
+    """``/organization_memberships``: Organization Membership links a user to an organization,
+    granting them access. Records are :class:`~productive_async.models.OrganizationMembership`
+    (JSON:API type ``organization_memberships``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: OrganizationMembershipsFilters | FilterGroup | None = None,
+        sort: OrganizationMembershipsSort | Sequence[OrganizationMembershipsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[OrganizationMembership]:
+        """``GET /organization_memberships``: every record matching ``filters``, over all pages,
+        as a :class:`~productive_async.Paginator` of OrganizationMembership (nothing is sent
+        until it is iterated). Filters: organization_id. Sorts: none. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: OrganizationMembershipsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /organization_memberships`` with ``filters`` (one
+        request, page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> OrganizationMembership:
+        """``GET /organization_memberships/{id}``: one OrganizationMembership, with the
+        ``include`` paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[OrganizationMembershipsUpdate],
+    ) -> OrganizationMembership:
+        """``PATCH /organization_memberships/{id}`` with ``{"data": {"type", "id", ...}}``
+        holding only what is given -> the record. Fields: booking_approvals_filter_id,
+        bookings_filter_id, budget_services_filter_id, budgets_filter_id, companies_filter_id,
+        company_time_filter_id, contacts_filter_id, deal_services_filter_id, deals_filter_id,
+        docs_filter_id, email_notifications, employees_filter_id, expense_approvals_filter_id,
+        expenses_filter_id, granular_notification_preferences,
+        internal_budget_services_filter_id, invoices_filter_id, payments_filter_id,
+        people_filter_id, preferences, projects_filter_id, quick_start_config,
+        salary_reports_filter_id, tasks_filter_id, time_approvals_filter_id,
+        time_entry_reports_filter_id, time_reminders, time_reports_filter_id, weekly_emails.
+        Raises :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /organization_memberships/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def clear_notifications(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> OrganizationMembership:
+        """``PATCH /organization_memberships/{id}/clear_notifications``: Sends body attributes;
+        returns the OrganizationMembership. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(OrganizationMembership, "clear_notifications", id, {}, timeouts)
+
+    async def dismiss_notifications(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> OrganizationMembership:
+        """``PATCH /organization_memberships/{id}/dismiss_notifications``: Sends body
+        attributes; returns the OrganizationMembership. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(
+            OrganizationMembership, "dismiss_notifications", id, {}, timeouts
+        )
+
+
+class OrganizationSubscriptionsResource(ResourceBase[OrganizationSubscription]):
+    """``/organization_subscriptions``: Organization Subscription holds the current pricing plan
+    and product entitlements for an organization. Records are
+    :class:`~productive_async.models.OrganizationSubscription` (JSON:API type
+    ``organization_subscriptions``); rate class: standard."""
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> OrganizationSubscription:
+        """``GET /organization_subscriptions/{id}``: one OrganizationSubscription, with the
+        ``include`` paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[OrganizationSubscriptionsUpdate],
+    ) -> OrganizationSubscription:
+        """``PATCH /organization_subscriptions/{id}`` with ``{"data": {"type", "id", ...}}``
+        holding only what is given -> the record. Fields: active_products, billing_address,
+        billing_email, billing_group_seats, plan_cycle, plan_type, product_types, seats,
+        stripe_token, trial_plan_type, trial_product_ids. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def cancel(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> OrganizationSubscription:
+        """``PATCH /organization_subscriptions/{id}/cancel``: Sends body attributes; returns the
+        OrganizationSubscription. Raises :class:`~productive_async.InvalidRequestError` for an
+        unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
+        return await self._act_one(OrganizationSubscription, "cancel", id, {}, timeouts)
+
+    async def reactivate(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> OrganizationSubscription:
+        """``PATCH /organization_subscriptions/{id}/reactivate``: Sends body attributes; returns
+        the OrganizationSubscription. Raises :class:`~productive_async.InvalidRequestError` for
+        an unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
+        return await self._act_one(OrganizationSubscription, "reactivate", id, {}, timeouts)
+
+    async def retry_last_payment(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> OrganizationSubscription:
+        """``PATCH /organization_subscriptions/{id}/retry_last_payment``: Sends body attributes;
+        returns the OrganizationSubscription. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(OrganizationSubscription, "retry_last_payment", id, {}, timeouts)
+
+
 class OrganizationsResource(ResourceBase[Organization]):
-    """``/organizations``: Records are :class:`~productive_async.models.Organization` (JSON:API
-    type ``organizations``); rate class: standard."""
+    """``/organizations``: Organization is the top-level account in Productive. Records are
+    :class:`~productive_async.models.Organization` (JSON:API type ``organizations``); rate
+    class: standard."""
 
     def list(
         self,
@@ -7551,8 +14444,8 @@ class OrganizationsResource(ResourceBase[Organization]):
         email_sender_name, email_type_id, expense_markup, expense_settings, facility_costs,
         facility_costs_breakdown, financial_month_locking_date,
         financial_month_locking_partial_edit, fiscal_year_start, invoice_rounding_method_id,
-        invoice_timesheet_export_configuration, limited_service_types, locale, man_day_minutes,
-        name, number_format_id, numbering_format_settings, onboarding_progress,
+        invoice_timesheet_export_configuration, limited_service_types, locale, man_day_minutes
+        (minutes), name, number_format_id, numbering_format_settings, onboarding_progress,
         open_budget_recognition_date_id, overhead, overhead_amortization_period,
         overhead_recalculation_day, overhead_subsidiary_switched_at, overhead_type_id, owner
         (relationship), quick_start_config, remove_branding, request_for_resource_enabled,
@@ -7584,6 +14477,73 @@ class OrganizationsResource(ResourceBase[Organization]):
         return await self._act_one(Organization, "resend_code", id, {}, timeouts)
 
 
+class OverheadsResource(ResourceBase[Overhead]):
+    """``/overheads``: Records are :class:`~productive_async.models.Overhead` (JSON:API type
+    ``overheads``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: OverheadsFilters | FilterGroup | None = None,
+        sort: OverheadsSort | Sequence[OverheadsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Overhead]:
+        """``GET /overheads``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Overhead (nothing is sent until it is iterated).
+        Filters: subsidiary_id. Sorts: ended_on, started_on. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: OverheadsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /overheads`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Overhead:
+        """``GET /overheads/{id}``: one Overhead, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[OverheadsUpdate],
+    ) -> Overhead:
+        """``PATCH /overheads/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: averaging_period, facility_costs, facility_costs_breakdown,
+        overhead_controls, use_overhead. Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def recalculate(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Overhead:
+        """``PATCH /overheads/{id}/recalculate``: Sends body attributes; returns the Overhead.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Overhead, "recalculate", id, {}, timeouts)
+
+
 class PageReportsResource(ResourceBase[PageReport]):
     """``/reports/page_reports``: Records are :class:`~productive_async.models.PageReport`
     (JSON:API type ``page_reports``); rate class: reports."""
@@ -7603,9 +14563,10 @@ class PageReportsResource(ResourceBase[PageReport]):
         fuzzy_dates, fuzzy_people, id, jump_query, last_activity_at, parent_page_id,
         person_type, project_id, project_status, query, root_page_id, status, subscriber_id,
         template. Sorts: count, created_at, creator, custom_fields, edited_at, page, page_id,
-        page_last_activity_at, project, title, updater. Groups: any. Options (page_size,
-        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
-        :class:`~productive_async.ListOptions`. Raises
+        page_last_activity_at, project, title, updater. Groups: created_at, creator,
+        custom_fields, edited_at, page, page_id, page_last_activity_at, project, title, updater.
+        Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -7616,6 +14577,380 @@ class PageReportsResource(ResourceBase[PageReport]):
         """``meta.total_count`` of ``GET /reports/page_reports`` with ``filters`` (one request,
         page size 1)."""
         return await self._count(filters, None)
+
+
+class PageVersionsResource(ResourceBase[PageVersion]):
+    """``/page_versions``: Records are :class:`~productive_async.models.PageVersion` (JSON:API
+    type ``page_versions``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: PageVersionsFilters | FilterGroup | None = None,
+        sort: PageVersionsSort | Sequence[PageVersionsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[PageVersion]:
+        """``GET /page_versions``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of PageVersion (nothing is sent until it is
+        iterated). Filters: id, page_id, person_id, restored_from_version_id. Sorts: created_at,
+        name, updated_at. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: PageVersionsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /page_versions`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> PageVersion:
+        """``GET /page_versions/{id}``: one PageVersion, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PageVersionsCreate],
+    ) -> PageVersion:
+        """``POST /page_versions`` with ``{"data": {"type": "page_versions", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: name, page_id,
+        restored_from_version_id. Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PageVersionsUpdate],
+    ) -> PageVersion:
+        """``PATCH /page_versions/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: name, page_id, restored_from_version_id. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[PageVersionsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /page_versions`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class PagesResource(ResourceBase[Page]):
+    """``/pages``: Page is a rich text document in a hierarchical structure. Records are
+    :class:`~productive_async.models.Page` (JSON:API type ``pages``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: PagesFilters | FilterGroup | None = None,
+        sort: PagesSort | Sequence[PagesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Page]:
+        """``GET /pages``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Page (nothing is sent until it is iterated).
+        Filters: created_at, creator_id, custom_fields, edited_at, full_query, fuzzy_dates,
+        fuzzy_people, id, jump_query, last_activity_at, parent_page_id, person_type, project_id,
+        project_status, query, root_page_id, status, subscriber_id, template. Sorts: created_at,
+        creator_name, edited_at, id, last_activity_at, project, project_name, title, updated_at.
+        Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: PagesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /pages`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Page:
+        """``GET /pages/{id}``: one Page, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PagesCreate],
+    ) -> Page:
+        """``POST /pages`` with ``{"data": {"type": "pages", "attributes", "relationships"}}``
+        -> the new record (201). Fields: attachment_ids, body, cover_image_meta,
+        cover_image_url, custom_fields, icon_id, parent_page (relationship), position,
+        preferences, project (relationship), public_access, root_page (relationship), steps,
+        subscriber_ids, title (required), version_number. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PagesUpdate],
+    ) -> Page:
+        """``PATCH /pages/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: attachment_ids, body, cover_image_meta, cover_image_url,
+        custom_fields, icon_id, parent_page (relationship), position, preferences, project
+        (relationship), public_access, root_page (relationship), steps, subscriber_ids, title,
+        version_number. Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /pages/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[PagesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /pages`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
+        """The custom fields of pages (``GET /custom_fields`` with ``filter[customizable_type]``
+        and their options), fetched once per client and cached; ``refresh=True`` fetches again.
+        """
+        return await self._custom_field_definitions(refresh)
+
+    async def update_custom_fields(
+        self, id: Id, values: Mapping[str | int, Any]
+    ) -> Page:
+        """Change custom field values by field name or id (``None`` clears one): reads the
+        record's ``custom_fields`` (``GET /pages/{id}``), merges, and writes the whole hash back
+        (``PATCH /pages/{id}``), since a PATCH replaces it (Productive API reference, "Custom
+        fields"). Raises :class:`~productive_async.InvalidRequestError` for an unknown field or
+        option before any write. Not atomic."""
+        return await self._update_custom_fields(id, values)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Page:
+        """``POST /pages/copy``: Sends body attributes; returns the Page. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Page, "copy", None, {}, timeouts)
+
+    async def move(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Page:
+        """``PATCH /pages/{id}/move``: Sends body attributes; returns the Page. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Page, "move", id, {}, timeouts)
+
+    async def publish(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Page:
+        """``PATCH /pages/{id}/publish``: Sends body attributes; returns the Page. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Page, "publish", id, {}, timeouts)
+
+    async def unpublish(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Page:
+        """``PATCH /pages/{id}/unpublish``: Sends body attributes; returns the Page. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Page, "unpublish", id, {}, timeouts)
+
+
+class PasswordsResource(ResourceBase[Password]):
+    """``/passwords``: Records are :class:`~productive_async.models.Password` (JSON:API type
+    ``passwords``); rate class: standard."""
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Password:
+        """``GET /passwords/{id}``: one Password, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PasswordsCreate],
+    ) -> Password:
+        """``POST /passwords`` with ``{"data": {"type": "passwords", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: password, password_confirmation.
+        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
+        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
+        """
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PasswordsUpdate],
+    ) -> Password:
+        """``PATCH /passwords/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: password, password_confirmation. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[PasswordsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /passwords`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class PaymentReminderSequencesResource(ResourceBase[PaymentReminderSequence]):
+    """``/payment_reminder_sequences``: Records are
+    :class:`~productive_async.models.PaymentReminderSequence` (JSON:API type
+    ``payment_reminder_sequences``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: PaymentReminderSequencesFilters | FilterGroup | None = None,
+        sort: PaymentReminderSequencesSort | Sequence[PaymentReminderSequencesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[PaymentReminderSequence]:
+        """``GET /payment_reminder_sequences``: every record matching ``filters``, over all
+        pages, as a :class:`~productive_async.Paginator` of PaymentReminderSequence (nothing is
+        sent until it is iterated). Filters: default_sequence. Sorts: default_sequence. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: PaymentReminderSequencesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /payment_reminder_sequences`` with ``filters`` (one
+        request, page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> PaymentReminderSequence:
+        """``GET /payment_reminder_sequences/{id}``: one PaymentReminderSequence, with the
+        ``include`` paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PaymentReminderSequencesCreate],
+    ) -> PaymentReminderSequence:
+        """``POST /payment_reminder_sequences`` with ``{"data": {"type":
+        "payment_reminder_sequences", "attributes", "relationships"}}`` -> the new record (201).
+        Fields: default_sequence, name. Raises :class:`~productive_async.InvalidRequestError`
+        for a field the API does not take (before sending),
+        :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PaymentReminderSequencesUpdate],
+    ) -> PaymentReminderSequence:
+        """``PATCH /payment_reminder_sequences/{id}`` with ``{"data": {"type", "id", ...}}``
+        holding only what is given -> the record. Fields: default_sequence, name. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /payment_reminder_sequences/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[PaymentReminderSequencesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /payment_reminder_sequences`` per item, up to ``concurrency`` at once
+        within the client's rate limits -> a :class:`~productive_async.BulkResult` in input
+        order (each created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
 
 
 class PaymentReportsResource(ResourceBase[PaymentReport]):
@@ -7638,8 +14973,10 @@ class PaymentReportsResource(ResourceBase[PaymentReport]):
         written_off_on. Sorts: company, count, date, deal, invoice, month, payment,
         payment_date, payment_external_id, payment_note, payment_paid_on,
         payment_written_off_on, project, quarter, subsidiary, total_amount, week, year. Groups:
-        any. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
-        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        company, date, deal, invoice, month, payment, payment_date, payment_external_id,
+        payment_note, payment_paid_on, payment_written_off_on, project, quarter, subsidiary,
+        week, year. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -7653,7 +14990,8 @@ class PaymentReportsResource(ResourceBase[PaymentReport]):
 
 
 class PaymentsResource(ResourceBase[Payment]):
-    """``/payments``: Records are :class:`~productive_async.models.Payment` (JSON:API type
+    """``/payments``: Payment records money received against an invoice, or an amount written
+    off as uncollectable. Records are :class:`~productive_async.models.Payment` (JSON:API type
     ``payments``); rate class: standard."""
 
     def list(
@@ -7702,8 +15040,8 @@ class PaymentsResource(ResourceBase[Payment]):
         **values: Unpack[PaymentsCreate],
     ) -> Payment:
         """``POST /payments`` with ``{"data": {"type": "payments", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: amount, invoice (relationship),
-        note, organization (relationship), paid_on, written_off_on. Raises
+        "relationships"}}`` -> the new record (201). Fields: amount (required, cents), invoice
+        (required, relationship), note, paid_on, written_off_on. Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
         sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
@@ -7716,10 +15054,9 @@ class PaymentsResource(ResourceBase[Payment]):
         **values: Unpack[PaymentsUpdate],
     ) -> Payment:
         """``PATCH /payments/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: amount, invoice (relationship), note, organization
-        (relationship), paid_on, written_off_on. Raises
-        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
-        :class:`~productive_async.ValidationError` (422),
+        given -> the record. Fields: amount (cents), invoice (relationship), note, paid_on,
+        written_off_on. Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -7762,7 +15099,9 @@ class PayrollItemReportsResource(ResourceBase[PayrollItemReport]):
         count, custom_fields, date, end_date, payroll_item_id, payroll_item_type, person,
         person_status, person_type, role_id, salary_id, salary_type_id, start_date,
         subsidiary_id, total_availability, total_capacity, total_cost, total_scheduled_time,
-        total_time, total_time_off_cost, total_time_off_time. Groups: any. Options (page_size,
+        total_time, total_time_off_cost, total_time_off_time. Groups: company_id, custom_fields,
+        date, end_date, payroll_item_id, payroll_item_type, person, person_status, person_type,
+        role_id, salary_id, salary_type_id, start_date, subsidiary_id. Options (page_size,
         max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
         :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
@@ -7778,8 +15117,10 @@ class PayrollItemReportsResource(ResourceBase[PayrollItemReport]):
 
 
 class PeopleResource(ResourceBase[Person]):
-    """``/people``: Records are :class:`~productive_async.models.Person` (JSON:API type
-    ``people``); rate class: standard."""
+    """``/people``: Person is the central resource in Productive — most other resources
+    reference people as assignees, creators, approvers, or responsible parties. Records are
+    :class:`~productive_async.models.Person` (JSON:API type ``people``); rate class: standard.
+    """
 
     def list(
         self,
@@ -7836,17 +15177,15 @@ class PeopleResource(ResourceBase[Person]):
     ) -> Person:
         """``POST /people`` with ``{"data": {"type": "people", "attributes", "relationships"}}``
         -> the new record (201). Fields: account_id, autotracking, avatar_url, company
-        (relationship), contact, custom_field_attachments (relationship), custom_field_people
-        (relationship), custom_fields, custom_role (relationship), email, first_name,
-        granular_notification_preferences, holiday_calendar (relationship), last_name, manager
-        (relationship), nickname, organization (relationship), role_id, status_emoji,
-        status_expires_at, status_text, subscriber_ids, subsidiary (relationship), tag_list,
-        time_off_status_sync, time_tracking_policy (relationship), time_unlocked,
-        time_unlocked_end_date, time_unlocked_interval, time_unlocked_on,
-        time_unlocked_period_id, time_unlocked_start_date, timesheet_submission_disabled, title,
-        virtual. Raises :class:`~productive_async.InvalidRequestError` for a field the API does
-        not take (before sending), :class:`~productive_async.ValidationError` (422) for invalid
-        values."""
+        (required, relationship), contact, custom_fields, custom_role (relationship), email
+        (required), first_name, granular_notification_preferences, last_name, manager
+        (relationship), nickname, role_id, status_emoji, status_expires_at, status_text,
+        subscriber_ids, subsidiary (relationship), tag_list, time_off_status_sync,
+        time_tracking_policy (relationship), time_unlocked, time_unlocked_end_date,
+        time_unlocked_interval, time_unlocked_on, time_unlocked_period_id,
+        time_unlocked_start_date, timesheet_submission_disabled, title, virtual. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -7858,12 +15197,10 @@ class PeopleResource(ResourceBase[Person]):
     ) -> Person:
         """``PATCH /people/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
         given -> the record. Fields: account_id, autotracking, avatar_url, company
-        (relationship), contact, custom_field_attachments (relationship), custom_field_people
-        (relationship), custom_fields, custom_role (relationship), email, first_name,
-        granular_notification_preferences, holiday_calendar (relationship), last_name, manager
-        (relationship), nickname, organization (relationship), role_id, status_emoji,
-        status_expires_at, status_text, subscriber_ids, subsidiary (relationship), tag_list,
-        time_off_status_sync, time_tracking_policy (relationship), time_unlocked,
+        (relationship), contact, custom_fields, custom_role (relationship), email, first_name,
+        granular_notification_preferences, last_name, manager (relationship), nickname, role_id,
+        status_emoji, status_expires_at, status_text, subscriber_ids, subsidiary (relationship),
+        tag_list, time_off_status_sync, time_tracking_policy (relationship), time_unlocked,
         time_unlocked_end_date, time_unlocked_interval, time_unlocked_on,
         time_unlocked_period_id, time_unlocked_start_date, timesheet_submission_disabled, title,
         virtual. Raises :class:`~productive_async.InvalidRequestError` (unknown field, before
@@ -7937,7 +15274,8 @@ class PeopleResource(ResourceBase[Person]):
         *,
         timeouts: Timeouts | None = None,
     ) -> Person:
-        """``PATCH /people/{id}/invite``: Sends body attributes; returns the Person. Raises
+        """``PATCH /people/{id}/invite``: Invite a person to become a user with login access.
+        Sends body attributes; returns the Person. Raises
         :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
         and the API's errors (:class:`~productive_async.APIError`)."""
         return await self._act_one(Person, "invite", id, {}, timeouts)
@@ -8029,9 +15367,16 @@ class PersonReportsResource(ResourceBase[PersonReport]):
         person_custom_fields, person_deactivated_at, person_email, person_first_name,
         person_joined_at, person_last_activity_at, person_last_name, person_last_seen_at,
         person_name, person_role_id, person_status, person_title, person_type, quarter, role_id,
-        status, subsidiary, type, week, year. Groups: any. Options (page_size, max_items,
-        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
-        :class:`~productive_async.ListOptions`. Raises
+        status, subsidiary, type, week, year. Groups: approval_policy, autotracking, company,
+        contact_address, contact_city, contact_country, contact_email, contact_phone,
+        contact_state, contact_website, contact_zipcode, created_at, custom_fields, custom_role,
+        deactivated_at, joined_at, last_activity_at, manager, month, offboarding_status, person,
+        person_active_teams, person_created_at, person_custom_fields, person_deactivated_at,
+        person_email, person_first_name, person_joined_at, person_last_activity_at,
+        person_last_name, person_last_seen_at, person_name, person_role_id, person_status,
+        person_title, person_type, quarter, role_id, status, subsidiary, type, week, year.
+        Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -8045,8 +15390,9 @@ class PersonReportsResource(ResourceBase[PersonReport]):
 
 
 class PipelinesResource(ResourceBase[Pipeline]):
-    """``/pipelines``: Records are :class:`~productive_async.models.Pipeline` (JSON:API type
-    ``pipelines``); rate class: standard."""
+    """``/pipelines``: Pipeline defines the stages (Deal Statuses) that Deals move through.
+    Records are :class:`~productive_async.models.Pipeline` (JSON:API type ``pipelines``); rate
+    class: standard."""
 
     def list(
         self,
@@ -8092,10 +15438,10 @@ class PipelinesResource(ResourceBase[Pipeline]):
         **values: Unpack[PipelinesCreate],
     ) -> Pipeline:
         """``POST /pipelines`` with ``{"data": {"type": "pipelines", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: icon_id, name, organization
-        (relationship), pipeline_type_id, position. Raises
-        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
-        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        "relationships"}}`` -> the new record (201). Fields: icon_id, name (required),
+        pipeline_type_id, position. Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -8106,9 +15452,9 @@ class PipelinesResource(ResourceBase[Pipeline]):
         **values: Unpack[PipelinesUpdate],
     ) -> Pipeline:
         """``PATCH /pipelines/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: icon_id, name, organization (relationship),
-        pipeline_type_id, position. Raises :class:`~productive_async.InvalidRequestError`
-        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        given -> the record. Fields: icon_id, name, pipeline_type_id, position. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -8126,6 +15472,178 @@ class PipelinesResource(ResourceBase[Pipeline]):
         """One ``POST /pipelines`` per item, up to ``concurrency`` at once within the client's
         rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
         record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class PlaceholderUsagesResource(ResourceBase[PlaceholderUsage]):
+    """``/placeholder_usages``: Records are :class:`~productive_async.models.PlaceholderUsage`
+    (JSON:API type ``placeholder_usages``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: PlaceholderUsagesFilters | FilterGroup | None = None,
+        sort: PlaceholderUsagesSort | Sequence[PlaceholderUsagesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[PlaceholderUsage]:
+        """``GET /placeholder_usages``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of PlaceholderUsage (nothing is sent until it is
+        iterated). Filters: field, interval_enabled, placeholder_id, project_id, skip_weekends,
+        target_id, target_type, task_id, todo_id. Sorts: created_at, field, id,
+        interval_direction, interval_enabled, interval_unit, interval_value, placeholder_id,
+        skip_weekends, target_id, target_type, updated_at. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: PlaceholderUsagesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /placeholder_usages`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> PlaceholderUsage:
+        """``GET /placeholder_usages/{id}``: one PlaceholderUsage, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> PlaceholderUsage:
+        """``POST /placeholder_usages`` with ``{"data": {"type": "placeholder_usages",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: none. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create({}, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> PlaceholderUsage:
+        """``PATCH /placeholder_usages/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: none. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, {}, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /placeholder_usages/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /placeholder_usages`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class PlaceholdersResource(ResourceBase[Placeholder]):
+    """``/placeholders``: Records are :class:`~productive_async.models.Placeholder` (JSON:API
+    type ``placeholders``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: PlaceholdersFilters | FilterGroup | None = None,
+        sort: PlaceholdersSort | Sequence[PlaceholdersSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Placeholder]:
+        """``GET /placeholders``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Placeholder (nothing is sent until it is
+        iterated). Filters: category, created_at, id, name, project_id, query, type,
+        usage_project_id. Sorts: category, id, name, type. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: PlaceholdersFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /placeholders`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Placeholder:
+        """``GET /placeholders/{id}``: one Placeholder, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PlaceholdersCreate],
+    ) -> Placeholder:
+        """``POST /placeholders`` with ``{"data": {"type": "placeholders", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: category, color, icon, name,
+        project_id, type. Raises :class:`~productive_async.InvalidRequestError` for a field the
+        API does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PlaceholdersUpdate],
+    ) -> Placeholder:
+        """``PATCH /placeholders/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: category, color, icon, name, project_id, type. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /placeholders/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[PlaceholdersCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /placeholders`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
         return await self._create_many(items, concurrency)
 
 
@@ -8150,9 +15668,11 @@ class PriceReportsResource(ResourceBase[PriceReport]):
         average_discount_amount, average_discounted_rate, average_estimated_cost,
         average_markup, average_markup_amount, average_rate, booking_tracking_enabled, company,
         count, expense_tracking_enabled, price, price_description, price_name, price_quantity,
-        rate_card, rate_card_status, service_type, time_tracking_enabled. Groups: any. Options
-        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
-        see :class:`~productive_async.ListOptions`. Raises
+        rate_card, rate_card_status, service_type, time_tracking_enabled. Groups:
+        booking_tracking_enabled, company, expense_tracking_enabled, price, price_description,
+        price_name, price_quantity, rate_card, rate_card_status, service_type,
+        time_tracking_enabled. Options (page_size, max_items, pagination, prefetch, on_drift,
+        fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -8163,6 +15683,209 @@ class PriceReportsResource(ResourceBase[PriceReport]):
         """``meta.total_count`` of ``GET /reports/price_reports`` with ``filters`` (one request,
         page size 1)."""
         return await self._count(filters, None)
+
+
+class PricesResource(ResourceBase[Price]):
+    """``/prices``: Price is a line item on a Rate Card that serves as a service template.
+    Records are :class:`~productive_async.models.Price` (JSON:API type ``prices``); rate class:
+    standard."""
+
+    def list(
+        self,
+        *,
+        filters: PricesFilters | FilterGroup | None = None,
+        sort: PricesSort | Sequence[PricesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Price]:
+        """``GET /prices``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Price (nothing is sent until it is iterated).
+        Filters: billing_type_id, booking_tracking_enabled, company_id, custom_fields,
+        expense_tracking_enabled, id, rate_card_id, rate_card_status, service_type_id,
+        time_tracking_enabled, unit_id. Sorts: billing_type_id, booking_tracking_enabled,
+        custom_fields, description, discount, estimated_cost, expense_tracking_enabled, markup,
+        name, quantity, rate, service_type, time_tracking_enabled, unit_id. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: PricesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /prices`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Price:
+        """``GET /prices/{id}``: one Price, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PricesCreate],
+    ) -> Price:
+        """``POST /prices`` with ``{"data": {"type": "prices", "attributes", "relationships"}}``
+        -> the new record (201). Fields: billing_type_id (required), booking_tracking_enabled,
+        budget_cap_enabled, company (required, relationship), currency (required),
+        custom_fields, discount, editor_config, estimated_cost (cents), estimated_hours,
+        expense_tracking_enabled, markup, name (required), quantity (required), rate (required,
+        cents), rate_card (relationship), service_type (required, relationship),
+        time_tracking_enabled, unit_id (required). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PricesUpdate],
+    ) -> Price:
+        """``PATCH /prices/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: billing_type_id, booking_tracking_enabled,
+        budget_cap_enabled, company (relationship), currency, custom_fields, discount,
+        editor_config, estimated_cost (cents), estimated_hours, expense_tracking_enabled,
+        markup, name, quantity, rate (cents), rate_card (relationship), service_type
+        (relationship), time_tracking_enabled, unit_id. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /prices/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[PricesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /prices`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
+        """The custom fields of prices (``GET /custom_fields`` with
+        ``filter[customizable_type]`` and their options), fetched once per client and cached;
+        ``refresh=True`` fetches again."""
+        return await self._custom_field_definitions(refresh)
+
+    async def update_custom_fields(
+        self, id: Id, values: Mapping[str | int, Any]
+    ) -> Price:
+        """Change custom field values by field name or id (``None`` clears one): reads the
+        record's ``custom_fields`` (``GET /prices/{id}``), merges, and writes the whole hash
+        back (``PATCH /prices/{id}``), since a PATCH replaces it (Productive API reference,
+        "Custom fields"). Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        field or option before any write. Not atomic."""
+        return await self._update_custom_fields(id, values)
+
+
+class ProjectAssignmentsResource(ResourceBase[ProjectAssignment]):
+    """``/project_assignments``: Records are :class:`~productive_async.models.ProjectAssignment`
+    (JSON:API type ``project_assignments``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ProjectAssignmentsFilters | FilterGroup | None = None,
+        sort: ProjectAssignmentsSort | Sequence[ProjectAssignmentsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ProjectAssignment]:
+        """``GET /project_assignments``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of ProjectAssignment (nothing is sent until it is
+        iterated). Filters: id, person_id, project_id. Sorts: none. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ProjectAssignmentsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /project_assignments`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ProjectAssignment:
+        """``GET /project_assignments/{id}``: one ProjectAssignment, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ProjectAssignmentsCreate],
+    ) -> ProjectAssignment:
+        """``POST /project_assignments`` with ``{"data": {"type": "project_assignments",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: budgets_filter_id,
+        deals_filter_id, default_filter_id, docs_filter_id, invoices_filter_id, person_id,
+        preferences, project_id, subscribe, tasks_layout_id, unsubscribe, watched. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ProjectAssignmentsUpdate],
+    ) -> ProjectAssignment:
+        """``PATCH /project_assignments/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: budgets_filter_id, deals_filter_id,
+        default_filter_id, docs_filter_id, invoices_filter_id, person_id, preferences,
+        project_id, subscribe, tasks_layout_id, unsubscribe, watched. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /project_assignments/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[ProjectAssignmentsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /project_assignments`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
 
 
 class ProjectReportsResource(ResourceBase[ProjectReport]):
@@ -8191,8 +15914,11 @@ class ProjectReportsResource(ResourceBase[ProjectReport]):
         project_manager, project_name, project_number, project_status, project_type, quarter,
         total_cost, total_estimated_time, total_needs_invoicing, total_pending_invoicing,
         total_profit, total_projected_revenue, total_revenue, total_worked_time, week, year.
-        Groups: any. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
-        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        Groups: company, created_at, custom_fields, last_activity_at, month, project,
+        project_created_at, project_custom_fields, project_last_activity_at, project_manager,
+        project_name, project_number, project_status, project_type, quarter, week, year. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -8206,8 +15932,9 @@ class ProjectReportsResource(ResourceBase[ProjectReport]):
 
 
 class ProjectsResource(ResourceBase[Project]):
-    """``/projects``: Records are :class:`~productive_async.models.Project` (JSON:API type
-    ``projects``); rate class: standard."""
+    """``/projects``: Project is a workspace where work is organized and tracked. Records are
+    :class:`~productive_async.models.Project` (JSON:API type ``projects``); rate class:
+    standard."""
 
     def list(
         self,
@@ -8258,14 +15985,13 @@ class ProjectsResource(ResourceBase[Project]):
         **values: Unpack[ProjectsCreate],
     ) -> Project:
         """``POST /projects`` with ``{"data": {"type": "projects", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: company (relationship),
-        custom_field_attachments (relationship), custom_field_people (relationship),
-        custom_fields, last_actor (relationship), name, organization (relationship),
-        page_custom_fields_ids, page_custom_fields_positions, preferences, project_color_id,
-        project_manager (relationship), project_type_id, tag_colors, task_custom_fields_ids,
-        task_custom_fields_positions, workflow (relationship). Raises
-        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
-        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        "relationships"}}`` -> the new record (201). Fields: company (required, relationship),
+        custom_fields, name (required), page_custom_fields_ids, page_custom_fields_positions,
+        preferences, project_color_id, project_manager (required, relationship), project_type_id
+        (required), tag_colors, task_custom_fields_ids, task_custom_fields_positions, workflow
+        (required, relationship). Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -8276,11 +16002,9 @@ class ProjectsResource(ResourceBase[Project]):
         **values: Unpack[ProjectsUpdate],
     ) -> Project:
         """``PATCH /projects/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: company (relationship), custom_field_attachments
-        (relationship), custom_field_people (relationship), custom_fields, last_actor
-        (relationship), name, organization (relationship), page_custom_fields_ids,
-        page_custom_fields_positions, preferences, project_color_id, project_manager
-        (relationship), project_type_id, tag_colors, task_custom_fields_ids,
+        given -> the record. Fields: company (relationship), custom_fields, name,
+        page_custom_fields_ids, page_custom_fields_positions, preferences, project_color_id,
+        project_manager (relationship), project_type_id, tag_colors, task_custom_fields_ids,
         task_custom_fields_positions, workflow (relationship). Raises
         :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
         :class:`~productive_async.ValidationError` (422),
@@ -8325,9 +16049,10 @@ class ProjectsResource(ResourceBase[Project]):
         *,
         timeouts: Timeouts | None = None,
     ) -> Project:
-        """``PATCH /projects/{id}/archive``: Sends body attributes; returns the Project. Raises
-        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
-        and the API's errors (:class:`~productive_async.APIError`)."""
+        """``PATCH /projects/{id}/archive``: Archive the project. Sends body attributes; returns
+        the Project. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
         return await self._act_one(Project, "archive", id, {}, timeouts)
 
     async def change_workflow(
@@ -8357,9 +16082,10 @@ class ProjectsResource(ResourceBase[Project]):
         *,
         timeouts: Timeouts | None = None,
     ) -> Project:
-        """``PATCH /projects/{id}/restore``: Sends body attributes; returns the Project. Raises
-        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
-        and the API's errors (:class:`~productive_async.APIError`)."""
+        """``PATCH /projects/{id}/restore``: Restore (unarchive) the project. Sends body
+        attributes; returns the Project. Raises :class:`~productive_async.InvalidRequestError`
+        for an unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
         return await self._act_one(Project, "restore", id, {}, timeouts)
 
     async def subscribe(
@@ -8406,7 +16132,9 @@ class ProposalReportsResource(ResourceBase[ProposalReport]):
         tax_amount, updated_at. Sorts: average_tax_rate_value, company, count, created_at,
         creator, date_signed, deal, link_status, name, responsible, sent_at, signed,
         signed_by_email, status, status_changed_at, subsidiary, total_budget_total,
-        total_tax_amount, updated_at. Groups: any. Options (page_size, max_items, pagination,
+        total_tax_amount, updated_at. Groups: company, created_at, creator, date_signed, deal,
+        link_status, name, responsible, sent_at, signed, signed_by_email, status,
+        status_changed_at, subsidiary, updated_at. Options (page_size, max_items, pagination,
         prefetch, on_drift, fields, timeouts, extra_query): see
         :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
@@ -8421,8 +16149,922 @@ class ProposalReportsResource(ResourceBase[ProposalReport]):
         return await self._count(filters, None)
 
 
+class ProposalsResource(ResourceBase[Proposal]):
+    """``/proposals``: Proposal is a sales document that presents proposed work and pricing to a
+    client for approval. Records are :class:`~productive_async.models.Proposal` (JSON:API type
+    ``proposals``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ProposalsFilters | FilterGroup | None = None,
+        sort: ProposalsSort | Sequence[ProposalsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Proposal]:
+        """``GET /proposals``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Proposal (nothing is sent until it is iterated).
+        Filters: budget_total, company_id, created_at, creator_id, deal_id, id, link_status,
+        responsible_id, sent_at, status, status_changed_at, updated_at. Sorts: none. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ProposalsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /proposals`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Proposal:
+        """``GET /proposals/{id}``: one Proposal, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Proposal:
+        """``POST /proposals`` with ``{"data": {"type": "proposals", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: none. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create({}, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Proposal:
+        """``PATCH /proposals/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: none. Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, {}, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /proposals/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /proposals`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
+        """The custom fields of proposals (``GET /custom_fields`` with
+        ``filter[customizable_type]`` and their options), fetched once per client and cached;
+        ``refresh=True`` fetches again."""
+        return await self._custom_field_definitions(refresh)
+
+    async def update_custom_fields(
+        self, id: Id, values: Mapping[str | int, Any]
+    ) -> Proposal:
+        """Change custom field values by field name or id (``None`` clears one): reads the
+        record's ``custom_fields`` (``GET /proposals/{id}``), merges, and writes the whole hash
+        back (``PATCH /proposals/{id}``), since a PATCH replaces it (Productive API reference,
+        "Custom fields"). Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        field or option before any write. Not atomic."""
+        return await self._update_custom_fields(id, values)
+
+    async def sync(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Proposal:
+        """``PATCH /proposals/{id}/sync``: Sends body attributes; returns the Proposal. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Proposal, "sync", id, {}, timeouts)
+
+    async def sync_status(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Proposal:
+        """``GET /proposals/{id}/sync_status``: Sends query parameters; returns the Proposal.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Proposal, "sync_status", id, {}, timeouts)
+
+
+class PulsesResource(ResourceBase[Pulse]):
+    """``/pulses``: Records are :class:`~productive_async.models.Pulse` (JSON:API type
+    ``pulses``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: PulsesFilters | FilterGroup | None = None,
+        sort: PulsesSort | Sequence[PulsesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Pulse]:
+        """``GET /pulses``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Pulse (nothing is sent until it is iterated).
+        Filters: creator_id, filter_id, id, subscriber_id. Sorts: none. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: PulsesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /pulses`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Pulse:
+        """``GET /pulses/{id}``: one Pulse, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PulsesCreate],
+    ) -> Pulse:
+        """``POST /pulses`` with ``{"data": {"type": "pulses", "attributes", "relationships"}}``
+        -> the new record (201). Fields: document_format_id, export_params, filter_id,
+        recipients, repeat_schedule_id, schedule_day_id, schedule_frame_id, schedule_hour,
+        skip_if_empty, slack_channel, teams_channel, teams_team, test_pulse, type_id, version.
+        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
+        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
+        """
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PulsesUpdate],
+    ) -> Pulse:
+        """``PATCH /pulses/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: document_format_id, export_params, filter_id, recipients,
+        repeat_schedule_id, schedule_day_id, schedule_frame_id, schedule_hour, skip_if_empty,
+        slack_channel, teams_channel, teams_team, test_pulse, type_id, version. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /pulses/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[PulsesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /pulses`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def send(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Pulse:
+        """``PATCH /pulses/{id}/send``: Sends body attributes; returns the Pulse. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Pulse, "send", id, {}, timeouts)
+
+
+class PurchaseOrdersResource(ResourceBase[PurchaseOrder]):
+    """``/purchase_orders``: Purchase Order (PO) is a document sent to a vendor to order goods
+    or services. Records are :class:`~productive_async.models.PurchaseOrder` (JSON:API type
+    ``purchase_orders``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: PurchaseOrdersFilters | FilterGroup | None = None,
+        sort: PurchaseOrdersSort | Sequence[PurchaseOrdersSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[PurchaseOrder]:
+        """``GET /purchase_orders``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of PurchaseOrder (nothing is sent until it is
+        iterated). Filters: created_at, creator_id, deal_id, delivery_on, id, issued_on, number,
+        payment_status_id, project_id, query, received_on, sent_on, sent_status, status_id,
+        total_cost, total_cost_with_tax, total_received, vendor_id. Sorts: created_at, deal_id,
+        deal_name, delivery_on, id, issued_on, number, payment_status_id, received_on, sent_on,
+        sent_status, status_id, total_cost, total_cost_with_tax, total_received, vendor,
+        vendor_id. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: PurchaseOrdersFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /purchase_orders`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> PurchaseOrder:
+        """``GET /purchase_orders/{id}``: one PurchaseOrder, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PurchaseOrdersCreate],
+    ) -> PurchaseOrder:
+        """``POST /purchase_orders`` with ``{"data": {"type": "purchase_orders", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: attachment (relationship), currency
+        (required), deal (required, relationship), delivery_on, document_type (relationship),
+        issued_on (required), note, sent_on, status_id, subject, subscriber_ids, vendor
+        (relationship). Raises :class:`~productive_async.InvalidRequestError` for a field the
+        API does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[PurchaseOrdersUpdate],
+    ) -> PurchaseOrder:
+        """``PATCH /purchase_orders/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: attachment (relationship), currency, deal
+        (relationship), delivery_on, document_type (relationship), issued_on, note, sent_on,
+        status_id, subject, subscriber_ids, vendor (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /purchase_orders/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def bulk_update(
+        self,
+        items: Sequence[PurchaseOrdersBulkUpdate],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> BulkResult:
+        """``PATCH /purchase_orders`` with the bulk extension: each item's ``id`` and values,
+        sent as ``{"id", "type", "attributes"}``, ``chunk_size`` items per request (Productive
+        API reference, "Bulk") -> a :class:`~productive_async.BulkResult` with each item's
+        outcome in input order; nothing is dropped silently. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown field (before sending)."""
+        return await self._bulk_update(items, chunk_size)
+
+    async def bulk_delete(
+        self,
+        ids: Sequence[Id],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> BulkResult:
+        """``DELETE /purchase_orders`` with the bulk extension, ``{"data": [{"type", "id"},
+        ...]}`` (204), ``chunk_size`` items per request (Productive API reference, "Bulk") -> a
+        :class:`~productive_async.BulkResult` with each item's outcome in input order; nothing
+        is dropped silently. Raises :class:`~productive_async.InvalidRequestError` for an
+        unknown field (before sending)."""
+        return await self._bulk_delete(ids, chunk_size)
+
+    async def create_many(
+        self,
+        items: Sequence[PurchaseOrdersCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /purchase_orders`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **params: Unpack[PurchaseOrdersCopyParams],
+    ) -> PurchaseOrder:
+        """``POST /purchase_orders/copy``: Sends body attributes (deal_id, template_id); returns
+        the PurchaseOrder. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(PurchaseOrder, "copy", None, params, timeouts)
+
+    async def export(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **params: Unpack[PurchaseOrdersExportParams],
+    ) -> PurchaseOrder:
+        """``PATCH /purchase_orders/{id}/export``: Sends body attributes (company_reference_id,
+        xero_status_id); returns the PurchaseOrder. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(PurchaseOrder, "export", id, params, timeouts)
+
+    async def export_update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **params: Unpack[PurchaseOrdersExportUpdateParams],
+    ) -> PurchaseOrder:
+        """``PATCH /purchase_orders/{id}/export_update``: Sends body attributes
+        (company_reference_id, xero_status_id); returns the PurchaseOrder. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(PurchaseOrder, "export_update", id, params, timeouts)
+
+    async def send(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **params: Unpack[PurchaseOrdersSendParams],
+    ) -> PurchaseOrder:
+        """``PATCH /purchase_orders/{id}/send``: Sends body attributes (attachment_ids, bcc,
+        body, cc, from, subject, to); returns the PurchaseOrder. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(PurchaseOrder, "send", id, params, timeouts)
+
+
+class RateCardsResource(ResourceBase[RateCard]):
+    """``/rate_cards``: Rate Card is a reusable price list containing Prices (service templates)
+    for Service Types. Records are :class:`~productive_async.models.RateCard` (JSON:API type
+    ``rate_cards``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: RateCardsFilters | FilterGroup | None = None,
+        sort: RateCardsSort | Sequence[RateCardsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[RateCard]:
+        """``GET /rate_cards``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of RateCard (nothing is sent until it is iterated).
+        Filters: company_id, created_at, name, status. Sorts: created_at, name. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: RateCardsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /rate_cards`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> RateCard:
+        """``GET /rate_cards/{id}``: one RateCard, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[RateCardsCreate],
+    ) -> RateCard:
+        """``POST /rate_cards`` with ``{"data": {"type": "rate_cards", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: company (required, relationship),
+        name (required). Raises :class:`~productive_async.InvalidRequestError` for a field the
+        API does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[RateCardsUpdate],
+    ) -> RateCard:
+        """``PATCH /rate_cards/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: company (relationship), name. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /rate_cards/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[RateCardsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /rate_cards`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> RateCard:
+        """``PATCH /rate_cards/{id}/archive``: Sends body attributes; returns the RateCard.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(RateCard, "archive", id, {}, timeouts)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> RateCard:
+        """``POST /rate_cards/copy``: Sends body attributes; returns the RateCard. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(RateCard, "copy", None, {}, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> RateCard:
+        """``PATCH /rate_cards/{id}/restore``: Sends body attributes; returns the RateCard.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(RateCard, "restore", id, {}, timeouts)
+
+
+class ReportCategoriesResource(ResourceBase[ReportCategory]):
+    """``/report_categories``: Records are :class:`~productive_async.models.ReportCategory`
+    (JSON:API type ``report_categories``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: FilterGroup | None = None,
+        sort: ReportCategoriesSort | Sequence[ReportCategoriesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ReportCategory]:
+        """``GET /report_categories``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of ReportCategory (nothing is sent until it is
+        iterated). Filters: none. Sorts: none. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /report_categories`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ReportCategory:
+        """``GET /report_categories/{id}``: one ReportCategory, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ReportCategoriesCreate],
+    ) -> ReportCategory:
+        """``POST /report_categories`` with ``{"data": {"type": "report_categories",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: color_id, name,
+        position. Raises :class:`~productive_async.InvalidRequestError` for a field the API does
+        not take (before sending), :class:`~productive_async.ValidationError` (422) for invalid
+        values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ReportCategoriesUpdate],
+    ) -> ReportCategory:
+        """``PATCH /report_categories/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: color_id, name, position. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /report_categories/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[ReportCategoriesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /report_categories`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class ResourceRequestsResource(ResourceBase[ResourceRequest]):
+    """``/resource_requests``: Resource request (staffing request) represents a request to
+    allocate a person to a service for a given date range. Records are
+    :class:`~productive_async.models.ResourceRequest` (JSON:API type ``resource_requests``);
+    rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ResourceRequestsFilters | FilterGroup | None = None,
+        sort: ResourceRequestsSort | Sequence[ResourceRequestsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ResourceRequest]:
+        """``GET /resource_requests``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of ResourceRequest (nothing is sent until it is
+        iterated). Filters: created_at, creator_id, custom_fields, deleted_at, ended_on, id,
+        job_title, query, resolved_at, resolver_id, service_id, service_type_id, started_on,
+        status, subsidiary_id, tags, team_id, time, time_to_close, title, workplace_id. Sorts:
+        booking_method_id, created_at, creator, ended_on, id, percentage, resolved_at, resolver,
+        service, started_on, status, time, title, total_time. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ResourceRequestsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /resource_requests`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ResourceRequest:
+        """``GET /resource_requests/{id}``: one ResourceRequest, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> ResourceRequest:
+        """``POST /resource_requests`` with ``{"data": {"type": "resource_requests",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: none. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create({}, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> ResourceRequest:
+        """``PATCH /resource_requests/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: none. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, {}, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /resource_requests/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /resource_requests`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
+        """The custom fields of resource_requests (``GET /custom_fields`` with
+        ``filter[customizable_type]`` and their options), fetched once per client and cached;
+        ``refresh=True`` fetches again."""
+        return await self._custom_field_definitions(refresh)
+
+    async def update_custom_fields(
+        self, id: Id, values: Mapping[str | int, Any]
+    ) -> ResourceRequest:
+        """Change custom field values by field name or id (``None`` clears one): reads the
+        record's ``custom_fields`` (``GET /resource_requests/{id}``), merges, and writes the
+        whole hash back (``PATCH /resource_requests/{id}``), since a PATCH replaces it
+        (Productive API reference, "Custom fields"). Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown field or option before any
+        write. Not atomic."""
+        return await self._update_custom_fields(id, values)
+
+    async def cancel(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> ResourceRequest:
+        """``PATCH /resource_requests/{id}/cancel``: Cancels a pending resource request. Sends
+        body attributes; returns the ResourceRequest. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(ResourceRequest, "cancel", id, {}, timeouts)
+
+    async def reject(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> ResourceRequest:
+        """``PATCH /resource_requests/{id}/reject``: Rejects a resource request. Sends body
+        attributes; returns the ResourceRequest. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(ResourceRequest, "reject", id, {}, timeouts)
+
+    async def resolve(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> ResourceRequest:
+        """``POST /resource_requests/{id}/resolve``: Resolves a resource request by creating
+        bookings for the selected people and marking the request as resolved. Sends body
+        attributes; returns the ResourceRequest. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(ResourceRequest, "resolve", id, {}, timeouts)
+
+
+class RevenueDistributionsResource(ResourceBase[RevenueDistribution]):
+    """``/revenue_distributions``: Records are
+    :class:`~productive_async.models.RevenueDistribution` (JSON:API type
+    ``revenue_distributions``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: RevenueDistributionsFilters | FilterGroup | None = None,
+        sort: RevenueDistributionsSort | Sequence[RevenueDistributionsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[RevenueDistribution]:
+        """``GET /revenue_distributions``: every record matching ``filters``, over all pages, as
+        a :class:`~productive_async.Paginator` of RevenueDistribution (nothing is sent until it
+        is iterated). Filters: amount, amount_percent, created_at, creator_id, deal_id, end_on,
+        id, start_on. Sorts: amount, amount_percent, created_at, deal, deal_id, end_on, id,
+        start_on. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: RevenueDistributionsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /revenue_distributions`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> RevenueDistribution:
+        """``GET /revenue_distributions/{id}``: one RevenueDistribution, with the ``include``
+        paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> RevenueDistribution:
+        """``POST /revenue_distributions`` with ``{"data": {"type": "revenue_distributions",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: none. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create({}, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> RevenueDistribution:
+        """``PATCH /revenue_distributions/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: none. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, {}, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /revenue_distributions/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /revenue_distributions`` per item, up to ``concurrency`` at once within
+        the client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class RolesResource(ResourceBase[Role]):
+    """``/roles``: Permission set (also called a role) defines a named group of permissions that
+    controls what a person can do in the organization. Records are
+    :class:`~productive_async.models.Role` (JSON:API type ``roles``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: RolesFilters | FilterGroup | None = None,
+        sort: RolesSort | Sequence[RolesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Role]:
+        """``GET /roles``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Role (nothing is sent until it is iterated).
+        Filters: active_agents_count, active_users_count, base_role_id, id,
+        inactive_agents_count, inactive_users_count, name, permissions, user_type_id. Sorts:
+        active_agents_count, active_users_count, description, inactive_agents_count,
+        inactive_users_count, name. Options (page_size, max_items, pagination, prefetch,
+        on_drift, fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`.
+        Raises :class:`~productive_async.InvalidRequestError` before any request for an unknown
+        filter, operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: RolesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /roles`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Role:
+        """``GET /roles/{id}``: one Role, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[RolesCreate],
+    ) -> Role:
+        """``POST /roles`` with ``{"data": {"type": "roles", "attributes", "relationships"}}``
+        -> the new record (201). Fields: base_role_id, description, name (required),
+        permissions, user_type_id. Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[RolesUpdate],
+    ) -> Role:
+        """``PATCH /roles/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: base_role_id, description, name, permissions, user_type_id.
+        Raises :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /roles/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[RolesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /roles`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
 class SalariesResource(ResourceBase[Salary]):
-    """``/salaries``: Records are :class:`~productive_async.models.Salary` (JSON:API type
+    """``/salaries``: Salary (Cost Rate) defines a person's compensation and working capacity
+    for a given period. Records are :class:`~productive_async.models.Salary` (JSON:API type
     ``salaries``); rate class: standard."""
 
     def list(
@@ -8469,9 +17111,10 @@ class SalariesResource(ResourceBase[Salary]):
         **values: Unpack[SalariesCreate],
     ) -> Salary:
         """``POST /salaries`` with ``{"data": {"type": "salaries", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: alternating_hours, cost, currency,
-        ended_on, holiday_calendar_id, note, organization (relationship), overhead, person
-        (relationship), salary_type_id, started_on, working_hours. Raises
+        "relationships"}}`` -> the new record (201). Fields: alternating_hours, cost (required,
+        cents), currency (required), ended_on, holiday_calendar (relationship), note, overhead
+        (required), person (required, relationship), salary_type_id (required), started_on
+        (required), working_hours (required). Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
         sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
@@ -8484,11 +17127,10 @@ class SalariesResource(ResourceBase[Salary]):
         **values: Unpack[SalariesUpdate],
     ) -> Salary:
         """``PATCH /salaries/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: alternating_hours, cost, currency, ended_on,
-        holiday_calendar_id, note, organization (relationship), overhead, person (relationship),
-        salary_type_id, started_on, working_hours. Raises
-        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
-        :class:`~productive_async.ValidationError` (422),
+        given -> the record. Fields: alternating_hours, cost (cents), currency, ended_on,
+        holiday_calendar (relationship), note, overhead, person (relationship), salary_type_id,
+        started_on, working_hours. Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -8530,11 +17172,12 @@ class SalaryReportsResource(ResourceBase[SalaryReport]):
         weekly_cost. Sorts: count, date, engagement_ended_on, engagement_started_on,
         estimated_weekly_hours, overhead, people_custom_fields, person, salary_id,
         salary_type_id, time, total_annually_cost, total_bi_weekly_cost, total_hourly_cost,
-        total_monthly_cost, total_weekly_cost. Groups: any. Options (page_size, max_items,
-        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
-        :class:`~productive_async.ListOptions`. Raises
-        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
-        operator, sort key, include path, group or option."""
+        total_monthly_cost, total_weekly_cost. Groups: date, engagement_ended_on,
+        engagement_started_on, estimated_weekly_hours, overhead, people_custom_fields, person,
+        salary_id, salary_type_id. Options (page_size, max_items, pagination, prefetch,
+        on_drift, fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`.
+        Raises :class:`~productive_async.InvalidRequestError` before any request for an unknown
+        filter, operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
 
     async def count(
@@ -8543,6 +17186,180 @@ class SalaryReportsResource(ResourceBase[SalaryReport]):
         """``meta.total_count`` of ``GET /reports/salary_reports`` with ``filters`` (one
         request, page size 1)."""
         return await self._count(filters, None)
+
+
+class SectionsResource(ResourceBase[Section]):
+    """``/sections``: Section is an ordered grouping of Services within a Deal or Budget.
+    Records are :class:`~productive_async.models.Section` (JSON:API type ``sections``); rate
+    class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: SectionsFilters | FilterGroup | None = None,
+        sort: SectionsSort | Sequence[SectionsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Section]:
+        """``GET /sections``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Section (nothing is sent until it is iterated).
+        Filters: budget_id, deal_id, id, name. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: SectionsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /sections`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Section:
+        """``GET /sections/{id}``: one Section, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SectionsCreate],
+    ) -> Section:
+        """``POST /sections`` with ``{"data": {"type": "sections", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: deal (required, relationship),
+        editor_config, name (required), position (required), preferences. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SectionsUpdate],
+    ) -> Section:
+        """``PATCH /sections/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: deal (relationship), editor_config, name, position,
+        preferences. Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /sections/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[SectionsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /sections`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class ServiceAssignmentsResource(ResourceBase[ServiceAssignment]):
+    """``/service_assignments``: Service Assignment is a junction record linking a person to a
+    specific service within a deal/budget. Records are
+    :class:`~productive_async.models.ServiceAssignment` (JSON:API type ``service_assignments``);
+    rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ServiceAssignmentsFilters | FilterGroup | None = None,
+        sort: ServiceAssignmentsSort | Sequence[ServiceAssignmentsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ServiceAssignment]:
+        """``GET /service_assignments``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of ServiceAssignment (nothing is sent until it is
+        iterated). Filters: id, person_id, service_id. Sorts: none. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ServiceAssignmentsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /service_assignments`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ServiceAssignment:
+        """``GET /service_assignments/{id}``: one ServiceAssignment, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ServiceAssignmentsCreate],
+    ) -> ServiceAssignment:
+        """``POST /service_assignments`` with ``{"data": {"type": "service_assignments",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: person (required,
+        relationship), service (required, relationship). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ServiceAssignmentsUpdate],
+    ) -> ServiceAssignment:
+        """``PATCH /service_assignments/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: person (relationship), service (relationship).
+        Raises :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /service_assignments/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[ServiceAssignmentsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /service_assignments`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
 
 
 class ServiceReportsResource(ResourceBase[ServiceReport]):
@@ -8592,9 +17409,15 @@ class ServiceReportsResource(ResourceBase[ServiceReport]):
         total_left_to_schedule_time, total_markup_amount, total_price, total_profit,
         total_projected_revenue, total_recognized_revenue, total_remaining_scheduled_time,
         total_revenue, total_rolled_over_time, total_unapproved_time, total_worked_cost,
-        total_worked_time, unit. Groups: any. Options (page_size, max_items, pagination,
-        prefetch, on_drift, fields, timeouts, extra_query): see
-        :class:`~productive_async.ListOptions`. Raises
+        total_worked_time, unit. Groups: billable, billing_type, booking_tracking_enabled,
+        budget, budget_cap_enabled, budget_custom_fields, budget_status, company, custom_fields,
+        date, deal_custom_fields, deal_status, expense_tracking_enabled, limitation_type,
+        origin_deal, pipeline, project, project_type, responsible, sales_status_id, section,
+        section_name, section_position, service, service_billable, service_deal_date,
+        service_description, service_discount, service_markup, service_name, service_position,
+        service_type, service_unit, stage_status, stage_type, subsidiary, time_tracking_enabled,
+        unit. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -8607,9 +17430,98 @@ class ServiceReportsResource(ResourceBase[ServiceReport]):
         return await self._count(filters, None)
 
 
+class ServiceTypeAssignmentsResource(ResourceBase[ServiceTypeAssignment]):
+    """``/service_type_assignments``: Service Type Assignment is a junction record linking a
+    person to a service type, indicating which categories of work they perform (e.g. Records are
+    :class:`~productive_async.models.ServiceTypeAssignment` (JSON:API type
+    ``service_type_assignments``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: ServiceTypeAssignmentsFilters | FilterGroup | None = None,
+        sort: ServiceTypeAssignmentsSort | Sequence[ServiceTypeAssignmentsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[ServiceTypeAssignment]:
+        """``GET /service_type_assignments``: every record matching ``filters``, over all pages,
+        as a :class:`~productive_async.Paginator` of ServiceTypeAssignment (nothing is sent
+        until it is iterated). Filters: id, person_id, service_type_id. Sorts: none. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: ServiceTypeAssignmentsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /service_type_assignments`` with ``filters`` (one
+        request, page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> ServiceTypeAssignment:
+        """``GET /service_type_assignments/{id}``: one ServiceTypeAssignment, with the
+        ``include`` paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ServiceTypeAssignmentsCreate],
+    ) -> ServiceTypeAssignment:
+        """``POST /service_type_assignments`` with ``{"data": {"type":
+        "service_type_assignments", "attributes", "relationships"}}`` -> the new record (201).
+        Fields: person (required, relationship), service_type (required, relationship). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[ServiceTypeAssignmentsUpdate],
+    ) -> ServiceTypeAssignment:
+        """``PATCH /service_type_assignments/{id}`` with ``{"data": {"type", "id", ...}}``
+        holding only what is given -> the record. Fields: person (relationship), service_type
+        (relationship). Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /service_type_assignments/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[ServiceTypeAssignmentsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /service_type_assignments`` per item, up to ``concurrency`` at once within
+        the client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
 class ServiceTypesResource(ResourceBase[ServiceType]):
-    """``/service_types``: Records are :class:`~productive_async.models.ServiceType` (JSON:API
-    type ``service_types``); rate class: standard."""
+    """``/service_types``: Service Type categorizes the kinds of work an organization delivers
+    (e.g. Records are :class:`~productive_async.models.ServiceType` (JSON:API type
+    ``service_types``); rate class: standard."""
 
     def list(
         self,
@@ -8655,10 +17567,9 @@ class ServiceTypesResource(ResourceBase[ServiceType]):
         **values: Unpack[ServiceTypesCreate],
     ) -> ServiceType:
         """``POST /service_types`` with ``{"data": {"type": "service_types", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: name, organization (relationship).
-        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
-        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
-        """
+        "relationships"}}`` -> the new record (201). Fields: name (required). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -8669,7 +17580,7 @@ class ServiceTypesResource(ResourceBase[ServiceType]):
         **values: Unpack[ServiceTypesUpdate],
     ) -> ServiceType:
         """``PATCH /service_types/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
-        what is given -> the record. Fields: name, organization (relationship). Raises
+        what is given -> the record. Fields: name. Raises
         :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
         :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
@@ -8692,10 +17603,10 @@ class ServiceTypesResource(ResourceBase[ServiceType]):
         *,
         timeouts: Timeouts | None = None,
     ) -> ServiceType:
-        """``PATCH /service_types/{id}/archive``: Sends body attributes; returns the
-        ServiceType. Raises :class:`~productive_async.InvalidRequestError` for an unknown
-        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
-        """
+        """``PATCH /service_types/{id}/archive``: Archive the service type. Sends body
+        attributes; returns the ServiceType. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
         return await self._act_one(ServiceType, "archive", id, {}, timeouts)
 
     async def merge(
@@ -8703,14 +17614,16 @@ class ServiceTypesResource(ResourceBase[ServiceType]):
         *,
         timeouts: Timeouts | None = None,
     ) -> ServiceType:
-        """``PATCH /service_types/merge``: Sends body attributes; returns the ServiceType.
-        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
-        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        """``PATCH /service_types/merge``: Merge two service types into one. Sends body
+        attributes; returns the ServiceType. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
         return await self._act_one(ServiceType, "merge", None, {}, timeouts)
 
 
 class ServicesResource(ResourceBase[Service]):
-    """``/services``: Records are :class:`~productive_async.models.Service` (JSON:API type
+    """``/services``: Service is a line item on a Deal or Budget representing a type of work to
+    be delivered (e.g. Records are :class:`~productive_async.models.Service` (JSON:API type
     ``services``); rate class: standard."""
 
     def list(
@@ -8771,13 +17684,13 @@ class ServicesResource(ResourceBase[Service]):
         **values: Unpack[ServicesCreate],
     ) -> Service:
         """``POST /services`` with ``{"data": {"type": "services", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: billing_type_id,
-        booking_tracking_enabled, budget_cap_enabled, custom_field_attachments (relationship),
-        custom_field_people (relationship), custom_fields, deal (relationship), discount,
-        editor_config, estimated_cost, estimated_time, expense_tracking_enabled,
-        limitation_type, markup, name, organization (relationship), person (relationship),
-        position, price, quantity, rolled_over_time, section (relationship), service_type
-        (relationship), time_tracking_enabled, unit_id. Raises
+        "relationships"}}`` -> the new record (201). Fields: billing_type_id (required),
+        booking_tracking_enabled, budget_cap_enabled, custom_fields, deal (required,
+        relationship), discount, editor_config, estimated_cost (cents), estimated_time
+        (minutes), expense_tracking_enabled, limitation_type, markup, name (required), person
+        (relationship), position (required), price (cents), quantity (required),
+        rolled_over_time (minutes), section (required, relationship), service_type (required,
+        relationship), time_tracking_enabled, unit_id (required). Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
         sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
@@ -8791,11 +17704,10 @@ class ServicesResource(ResourceBase[Service]):
     ) -> Service:
         """``PATCH /services/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
         given -> the record. Fields: billing_type_id, booking_tracking_enabled,
-        budget_cap_enabled, custom_field_attachments (relationship), custom_field_people
-        (relationship), custom_fields, deal (relationship), discount, editor_config,
-        estimated_cost, estimated_time, expense_tracking_enabled, limitation_type, markup, name,
-        organization (relationship), person (relationship), position, price, quantity,
-        rolled_over_time, section (relationship), service_type (relationship),
+        budget_cap_enabled, custom_fields, deal (relationship), discount, editor_config,
+        estimated_cost (cents), estimated_time (minutes), expense_tracking_enabled,
+        limitation_type, markup, name, person (relationship), position, price (cents), quantity,
+        rolled_over_time (minutes), section (relationship), service_type (relationship),
         time_tracking_enabled, unit_id. Raises :class:`~productive_async.InvalidRequestError`
         (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
@@ -8834,9 +17746,90 @@ class ServicesResource(ResourceBase[Service]):
         return await self._update_custom_fields(id, values)
 
 
+class SessionsResource(ResourceBase[Session]):
+    """``/sessions``: Records are :class:`~productive_async.models.Session` (JSON:API type
+    ``sessions``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: SessionsFilters | FilterGroup | None = None,
+        sort: SessionsSort | Sequence[SessionsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Session]:
+        """``GET /sessions``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Session (nothing is sent until it is iterated).
+        Filters: creator_id, machine, read_only. Sorts: id, last_activity_at. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: SessionsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /sessions`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SessionsCreate],
+    ) -> Session:
+        """``POST /sessions`` with ``{"data": {"type": "sessions", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: app_version, browser,
+        cordova_device_model, cordova_device_platform, cordova_device_uid,
+        cordova_device_version, device, firebase_token, name, platform, read_only. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /sessions/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[SessionsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /sessions`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def machine(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Session:
+        """``POST /sessions/machine``: Sends body attributes; returns the Session. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Session, "machine", None, {}, timeouts)
+
+    async def validate_otp(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Session:
+        """``PUT /sessions/{id}/validate_otp``: Sends body attributes; returns the Session.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Session, "validate_otp", id, {}, timeouts)
+
+
 class SubsidiariesResource(ResourceBase[Subsidiary]):
-    """``/subsidiaries``: Records are :class:`~productive_async.models.Subsidiary` (JSON:API
-    type ``subsidiaries``); rate class: standard."""
+    """``/subsidiaries``: Subsidiary represents a legal entity within an Organization (e.g.
+    Records are :class:`~productive_async.models.Subsidiary` (JSON:API type ``subsidiaries``);
+    rate class: standard."""
 
     def list(
         self,
@@ -8885,10 +17878,10 @@ class SubsidiariesResource(ResourceBase[Subsidiary]):
         "relationships"}}`` -> the new record (201). Fields: custom_domain (relationship),
         default_bank_account (relationship), default_document_type (relationship),
         default_tax_rate (relationship), facility_costs, facility_costs_breakdown,
-        invoice_logo_url, invoice_number_format, invoice_number_scope, name, organization
-        (relationship), show_delivery_date. Raises
-        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
-        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        invoice_logo_url, invoice_number_format, invoice_number_scope, name (required),
+        show_delivery_date. Raises :class:`~productive_async.InvalidRequestError` for a field
+        the API does not take (before sending), :class:`~productive_async.ValidationError` (422)
+        for invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -8902,7 +17895,7 @@ class SubsidiariesResource(ResourceBase[Subsidiary]):
         is given -> the record. Fields: custom_domain (relationship), default_bank_account
         (relationship), default_document_type (relationship), default_tax_rate (relationship),
         facility_costs, facility_costs_breakdown, invoice_logo_url, invoice_number_format,
-        invoice_number_scope, name, organization (relationship), show_delivery_date. Raises
+        invoice_number_scope, name, show_delivery_date. Raises
         :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
         :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
@@ -8931,6 +17924,198 @@ class SubsidiariesResource(ResourceBase[Subsidiary]):
         return await self._act_one(Subsidiary, "archive", id, {}, timeouts)
 
 
+class SurveyFieldOptionsResource(ResourceBase[SurveyFieldOption]):
+    """``/survey_field_options``: Survey Field Option is a selectable choice for a dropdown
+    (select) or multi-select survey field. Records are
+    :class:`~productive_async.models.SurveyFieldOption` (JSON:API type
+    ``survey_field_options``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: SurveyFieldOptionsFilters | FilterGroup | None = None,
+        sort: SurveyFieldOptionsSort | Sequence[SurveyFieldOptionsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[SurveyFieldOption]:
+        """``GET /survey_field_options``: every record matching ``filters``, over all pages, as
+        a :class:`~productive_async.Paginator` of SurveyFieldOption (nothing is sent until it is
+        iterated). Filters: archived, custom_field_id, survey_field_id. Sorts: none. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: SurveyFieldOptionsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /survey_field_options`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> SurveyFieldOption:
+        """``GET /survey_field_options/{id}``: one SurveyFieldOption, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SurveyFieldOptionsCreate],
+    ) -> SurveyFieldOption:
+        """``POST /survey_field_options`` with ``{"data": {"type": "survey_field_options",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: color_id, name
+        (required), position, survey_field (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SurveyFieldOptionsUpdate],
+    ) -> SurveyFieldOption:
+        """``PATCH /survey_field_options/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: color_id, name, position, survey_field
+        (relationship). Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[SurveyFieldOptionsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /survey_field_options`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> SurveyFieldOption:
+        """``PATCH /survey_field_options/{id}/archive``: Sends body attributes; returns the
+        SurveyFieldOption. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(SurveyFieldOption, "archive", id, {}, timeouts)
+
+
+class SurveyFieldsResource(ResourceBase[SurveyField]):
+    """``/survey_fields``: Survey Field defines a question or input within a form (survey).
+    Records are :class:`~productive_async.models.SurveyField` (JSON:API type ``survey_fields``);
+    rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: SurveyFieldsFilters | FilterGroup | None = None,
+        sort: SurveyFieldsSort | Sequence[SurveyFieldsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[SurveyField]:
+        """``GET /survey_fields``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of SurveyField (nothing is sent until it is
+        iterated). Filters: archived, global, name, origin_field_id, project_id,
+        show_in_add_edit_views, survey_id. Sorts: created_at, id, name, project_id, survey_id,
+        updated_at. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: SurveyFieldsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /survey_fields`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> SurveyField:
+        """``GET /survey_fields/{id}``: one SurveyField, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SurveyFieldsCreate],
+    ) -> SurveyField:
+        """``POST /survey_fields`` with ``{"data": {"type": "survey_fields", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: aggregation_type_id, data_type_id,
+        formatting_type_id, name (required), origin_field (relationship), position,
+        quick_add_enabled, required, show_in_add_edit_views, survey (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SurveyFieldsUpdate],
+    ) -> SurveyField:
+        """``PATCH /survey_fields/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: aggregation_type_id, data_type_id,
+        formatting_type_id, name, origin_field (relationship), position, quick_add_enabled,
+        required, show_in_add_edit_views, survey (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[SurveyFieldsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /survey_fields`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> SurveyField:
+        """``PATCH /survey_fields/{id}/archive``: Sends body attributes; returns the
+        SurveyField. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(SurveyField, "archive", id, {}, timeouts)
+
+
 class SurveyReportsResource(ResourceBase[SurveyReport]):
     """``/reports/survey_reports``: Records are :class:`~productive_async.models.SurveyReport`
     (JSON:API type ``survey_reports``); rate class: reports."""
@@ -8948,8 +18133,9 @@ class SurveyReportsResource(ResourceBase[SurveyReport]):
         as a :class:`~productive_async.Paginator` of SurveyReport (nothing is sent until it is
         iterated). Filters: created_at, creator_id, editable, id, project_id, query, title.
         Sorts: count, created_at, creator, project, survey, survey_id, title, updater. Groups:
-        any. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
-        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        created_at, creator, project, survey, survey_id, title, updater. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -8960,6 +18146,442 @@ class SurveyReportsResource(ResourceBase[SurveyReport]):
         """``meta.total_count`` of ``GET /reports/survey_reports`` with ``filters`` (one
         request, page size 1)."""
         return await self._count(filters, None)
+
+
+class SurveyResponsesResource(ResourceBase[SurveyResponse]):
+    """``/survey_responses``: Records are :class:`~productive_async.models.SurveyResponse`
+    (JSON:API type ``survey_responses``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: SurveyResponsesFilters | FilterGroup | None = None,
+        sort: SurveyResponsesSort | Sequence[SurveyResponsesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[SurveyResponse]:
+        """``GET /survey_responses``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of SurveyResponse (nothing is sent until it is
+        iterated). Filters: created_at, creator_id, custom_fields, id, survey_id. Sorts:
+        created_at, creator, creator_id, custom_fields, id, survey_id, updated_at. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: SurveyResponsesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /survey_responses`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> SurveyResponse:
+        """``GET /survey_responses/{id}``: one SurveyResponse, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SurveyResponsesCreate],
+    ) -> SurveyResponse:
+        """``POST /survey_responses`` with ``{"data": {"type": "survey_responses", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: custom_fields, survey_fields,
+        survey_id. Raises :class:`~productive_async.InvalidRequestError` for a field the API
+        does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
+        return await self._create(values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /survey_responses/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[SurveyResponsesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /survey_responses`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class SurveysResource(ResourceBase[Survey]):
+    """``/surveys``: Survey (Form) is a customizable form for collecting structured data within
+    a project. Records are :class:`~productive_async.models.Survey` (JSON:API type ``surveys``);
+    rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: SurveysFilters | FilterGroup | None = None,
+        sort: SurveysSort | Sequence[SurveysSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Survey]:
+        """``GET /surveys``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Survey (nothing is sent until it is iterated).
+        Filters: created_at, creator_id, editable, id, project_id, query, title. Sorts: id,
+        title. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: SurveysFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /surveys`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Survey:
+        """``GET /surveys/{id}``: one Survey, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SurveysCreate],
+    ) -> Survey:
+        """``POST /surveys`` with ``{"data": {"type": "surveys", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: project (relationship),
+        submission_access, title (required). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[SurveysUpdate],
+    ) -> Survey:
+        """``PATCH /surveys/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: project (relationship), submission_access, title. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /surveys/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[SurveysCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /surveys`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Survey:
+        """``POST /surveys/copy``: Sends body attributes; returns the Survey. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Survey, "copy", None, {}, timeouts)
+
+
+class TagsResource(ResourceBase[Tag]):
+    """``/tags``: Records are :class:`~productive_async.models.Tag` (JSON:API type ``tags``);
+    rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TagsFilters | FilterGroup | None = None,
+        sort: TagsSort | Sequence[TagsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Tag]:
+        """``GET /tags``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Tag (nothing is sent until it is iterated).
+        Filters: company_id, deal_id, invoice_id, name, person_id, project_id, taggable_type,
+        task_id. Sorts: none. Options (page_size, max_items, pagination, prefetch, on_drift,
+        fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TagsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /tags`` with ``filters`` (one request, page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Tag:
+        """``GET /tags/{id}``: one Tag, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+
+class TaskDependenciesResource(ResourceBase[TaskDependency]):
+    """``/task_dependencies``: Task Dependency defines a directional relationship between two
+    tasks. Records are :class:`~productive_async.models.TaskDependency` (JSON:API type
+    ``task_dependencies``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TaskDependenciesFilters | FilterGroup | None = None,
+        sort: TaskDependenciesSort | Sequence[TaskDependenciesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[TaskDependency]:
+        """``GET /task_dependencies``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of TaskDependency (nothing is sent until it is
+        iterated). Filters: created_at, creator_id, deleted_at, dependent_task_id, id,
+        project_id, task_id, type_id, updated_at, updater_id. Sorts: none. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TaskDependenciesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /task_dependencies`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> TaskDependency:
+        """``GET /task_dependencies/{id}``: one TaskDependency, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TaskDependenciesCreate],
+    ) -> TaskDependency:
+        """``POST /task_dependencies`` with ``{"data": {"type": "task_dependencies",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: dependent_task
+        (required, relationship), task (required, relationship), type_id (required). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TaskDependenciesUpdate],
+    ) -> TaskDependency:
+        """``PATCH /task_dependencies/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: dependent_task (relationship), task (relationship),
+        type_id. Raises :class:`~productive_async.InvalidRequestError` (unknown field, before
+        sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /task_dependencies/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TaskDependenciesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /task_dependencies`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class TaskListsResource(ResourceBase[TaskList]):
+    """``/task_lists``: Task List is an ordered collection of tasks within a Folder in a
+    Project. Records are :class:`~productive_async.models.TaskList` (JSON:API type
+    ``task_lists``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TaskListsFilters | FilterGroup | None = None,
+        sort: TaskListsSort | Sequence[TaskListsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[TaskList]:
+        """``GET /task_lists``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of TaskList (nothing is sent until it is iterated).
+        Filters: board_id, folder_id, id, project_id, query, restorable, status. Sorts:
+        board_name, company_name, folder_name, project_name. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TaskListsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /task_lists`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> TaskList:
+        """``GET /task_lists/{id}``: one TaskList, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TaskListsCreate],
+    ) -> TaskList:
+        """``POST /task_lists`` with ``{"data": {"type": "task_lists", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: board_id, folder (required,
+        relationship), name (required), position, project (required, relationship). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TaskListsUpdate],
+    ) -> TaskList:
+        """``PATCH /task_lists/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
+        is given -> the record. Fields: board_id, folder (relationship), name, position, project
+        (relationship). Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TaskListsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /task_lists`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> TaskList:
+        """``PATCH /task_lists/{id}/archive``: Archive the task list. Sends body attributes;
+        returns the TaskList. Raises :class:`~productive_async.InvalidRequestError` for an
+        unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
+        return await self._act_one(TaskList, "archive", id, {}, timeouts)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> TaskList:
+        """``POST /task_lists/copy``: Sends body attributes; returns the TaskList. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(TaskList, "copy", None, {}, timeouts)
+
+    async def move(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> TaskList:
+        """``PATCH /task_lists/{id}/move``: Sends body attributes; returns the TaskList. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(TaskList, "move", id, {}, timeouts)
+
+    async def reposition(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> TaskList:
+        """``PATCH /task_lists/{id}/reposition``: Sends body attributes; returns the TaskList.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(TaskList, "reposition", id, {}, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> TaskList:
+        """``PATCH /task_lists/{id}/restore``: Restore the task list. Sends body attributes;
+        returns the TaskList. Raises :class:`~productive_async.InvalidRequestError` for an
+        unknown parameter (before sending) and the API's errors
+        (:class:`~productive_async.APIError`)."""
+        return await self._act_one(TaskList, "restore", id, {}, timeouts)
 
 
 class TaskReportsResource(ResourceBase[TaskReport]):
@@ -8996,8 +18618,13 @@ class TaskReportsResource(ResourceBase[TaskReport]):
         task_start_date, title, total_billable_time, total_estimate_at_completion,
         total_estimation_offset_time, total_initial_estimate, total_remaining_time,
         total_worked_time, week, workflow, workflow_status, workflow_status_category_id, year.
-        Groups: any. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
-        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        Groups: assignee, board, closed_at, company, created_at, creator, custom_fields,
+        due_date, folder, last_activity_at, last_actor, month, parent_task, placement, project,
+        quarter, service, start_date, status, task, task_closed_at, task_created_at,
+        task_custom_fields, task_due_date, task_last_activity_at, task_list, task_number,
+        task_start_date, title, week, workflow, workflow_status, workflow_status_category_id,
+        year. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -9010,8 +18637,155 @@ class TaskReportsResource(ResourceBase[TaskReport]):
         return await self._count(filters, None)
 
 
+class TasksResource(ResourceBase[Task]):
+    """``/tasks``: Task represents a unit of work that can be assigned to a person. Records are
+    :class:`~productive_async.models.Task` (JSON:API type ``tasks``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TasksFilters | FilterGroup | None = None,
+        sort: TasksSort | Sequence[TasksSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Task]:
+        """``GET /tasks``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Task (nothing is sent until it is iterated).
+        Filters: after, assignee_id, before, billable_time, board_id, board_name, board_status,
+        bookable_after, bookable_before, closed_after, closed_at, closed_before, company_id,
+        created_at, creator_id, custom_fields, date_range, dependency_type, due_date,
+        due_date_after, due_date_before, due_date_new, due_date_on, folder_id, folder_name,
+        folder_status, full_query, fuzzy_dates, fuzzy_people, id, initial_estimate, jump_query,
+        last_activity, last_activity_after, last_activity_before, last_actor_id, overdue_status,
+        parent_task_id, person_type, project_id, project_manager_id, project_type,
+        public_access, query, query_extended, remaining_time, repeating, service_id, start_date,
+        start_date_after, start_date_before, status, subscriber_id, subtask, tags, task_list_id,
+        task_list_name, task_list_status, task_number, task_type, template, template_id, title,
+        trackable_by_person_id, type_id, updated_at, worked_time, workflow_id,
+        workflow_status_category_id, workflow_status_id. Sorts: assignee_name, billable_time,
+        board_name, board_position, closed_at, company_name, created_at, creator_name,
+        custom_fields, due_date, folder_name, folder_position, id, initial_estimate,
+        last_activity, last_activity_at, last_actor_name, number, placement, project_name,
+        remaining_time, start_date, task_list_name, task_list_position, task_number, title,
+        updated_at, worked_time, workflow_status_name, workflow_status_position. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TasksFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /tasks`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Task:
+        """``GET /tasks/{id}``: one Task, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TasksCreate],
+    ) -> Task:
+        """``POST /tasks`` with ``{"data": {"type": "tasks", "attributes", "relationships"}}``
+        -> the new record (201). Fields: assignee (relationship), attachment_ids, custom_fields,
+        due_date, due_time, initial_estimate (minutes), parent_task (relationship), private
+        (required), project (required, relationship), remaining_time (minutes), repeat_on_date,
+        repeat_on_interval, repeat_on_monthday, repeat_on_weekday, repeat_schedule_id,
+        service_id, skip_reposition, start_date, subscriber_ids, tag_list, task_list (required,
+        relationship), title (required), type_id, workflow_status (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TasksUpdate],
+    ) -> Task:
+        """``PATCH /tasks/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: assignee (relationship), attachment_ids, custom_fields,
+        due_date, due_time, initial_estimate (minutes), parent_task (relationship), private,
+        project (relationship), remaining_time (minutes), repeat_on_date, repeat_on_interval,
+        repeat_on_monthday, repeat_on_weekday, repeat_schedule_id, service_id, skip_reposition,
+        start_date, subscriber_ids, tag_list, task_list (relationship), title, type_id,
+        workflow_status (relationship). Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /tasks/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TasksCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /tasks`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def custom_field_definitions(self, *, refresh: bool = False) -> CustomFields:
+        """The custom fields of tasks (``GET /custom_fields`` with ``filter[customizable_type]``
+        and their options), fetched once per client and cached; ``refresh=True`` fetches again.
+        """
+        return await self._custom_field_definitions(refresh)
+
+    async def update_custom_fields(
+        self, id: Id, values: Mapping[str | int, Any]
+    ) -> Task:
+        """Change custom field values by field name or id (``None`` clears one): reads the
+        record's ``custom_fields`` (``GET /tasks/{id}``), merges, and writes the whole hash back
+        (``PATCH /tasks/{id}``), since a PATCH replaces it (Productive API reference, "Custom
+        fields"). Raises :class:`~productive_async.InvalidRequestError` for an unknown field or
+        option before any write. Not atomic."""
+        return await self._update_custom_fields(id, values)
+
+    async def copy(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Task:
+        """``POST /tasks/copy``: Sends body attributes; returns the Task. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Task, "copy", None, {}, timeouts)
+
+    async def reposition(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Task:
+        """``PATCH /tasks/{id}/reposition``: Sends body attributes; returns the Task. Raises
+        :class:`~productive_async.InvalidRequestError` for an unknown parameter (before sending)
+        and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Task, "reposition", id, {}, timeouts)
+
+
 class TaxRatesResource(ResourceBase[TaxRate]):
-    """``/tax_rates``: Records are :class:`~productive_async.models.TaxRate` (JSON:API type
+    """``/tax_rates``: Tax Rate defines a tax or VAT percentage applied to invoices and other
+    financial documents. Records are :class:`~productive_async.models.TaxRate` (JSON:API type
     ``tax_rates``); rate class: standard."""
 
     def list(
@@ -9059,11 +18833,12 @@ class TaxRatesResource(ResourceBase[TaxRate]):
         **values: Unpack[TaxRatesCreate],
     ) -> TaxRate:
         """``POST /tax_rates`` with ``{"data": {"type": "tax_rates", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: name, organization (relationship),
-        primary_component_name, primary_component_value, secondary_component_name,
-        secondary_component_value, subsidiary (relationship). Raises
-        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
-        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        "relationships"}}`` -> the new record (201). Fields: name (required),
+        primary_component_name (required), primary_component_value (required),
+        secondary_component_name, secondary_component_value, subsidiary (required,
+        relationship). Raises :class:`~productive_async.InvalidRequestError` for a field the API
+        does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
         return await self._create(values, timeouts)
 
     async def update(
@@ -9074,10 +18849,10 @@ class TaxRatesResource(ResourceBase[TaxRate]):
         **values: Unpack[TaxRatesUpdate],
     ) -> TaxRate:
         """``PATCH /tax_rates/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
-        given -> the record. Fields: name, organization (relationship), primary_component_name,
-        primary_component_value, secondary_component_name, secondary_component_value, subsidiary
-        (relationship). Raises :class:`~productive_async.InvalidRequestError` (unknown field,
-        before sending), :class:`~productive_async.ValidationError` (422),
+        given -> the record. Fields: name, primary_component_name, primary_component_value,
+        secondary_component_name, secondary_component_value, subsidiary (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
         return await self._update(id, values, timeouts)
 
@@ -9115,8 +18890,167 @@ class TaxRatesResource(ResourceBase[TaxRate]):
         return await self._act_one(TaxRate, "restore", id, {}, timeouts)
 
 
+class TeamMembershipsResource(ResourceBase[TeamMembership]):
+    """``/team_memberships``: Team Membership is a junction record linking a person to a team.
+    Records are :class:`~productive_async.models.TeamMembership` (JSON:API type
+    ``team_memberships``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TeamMembershipsFilters | FilterGroup | None = None,
+        sort: TeamMembershipsSort | Sequence[TeamMembershipsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[TeamMembership]:
+        """``GET /team_memberships``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of TeamMembership (nothing is sent until it is
+        iterated). Filters: active, id, person_id, team_id. Sorts: person_name. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TeamMembershipsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /team_memberships`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> TeamMembership:
+        """``GET /team_memberships/{id}``: one TeamMembership, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TeamMembershipsCreate],
+    ) -> TeamMembership:
+        """``POST /team_memberships`` with ``{"data": {"type": "team_memberships", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: person (required, relationship),
+        team (required, relationship). Raises :class:`~productive_async.InvalidRequestError` for
+        a field the API does not take (before sending),
+        :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /team_memberships/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TeamMembershipsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /team_memberships`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class TeamsResource(ResourceBase[Team]):
+    """``/teams``: Team is a group of people who share skills, responsibilities, or work
+    together on related projects (e.g., "Design", "Engineering", "People Ops"). Records are
+    :class:`~productive_async.models.Team` (JSON:API type ``teams``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TeamsFilters | FilterGroup | None = None,
+        sort: TeamsSort | Sequence[TeamsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Team]:
+        """``GET /teams``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Team (nothing is sent until it is iterated).
+        Filters: color_id, id, name, query. Sorts: name. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TeamsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /teams`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Team:
+        """``GET /teams/{id}``: one Team, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TeamsCreate],
+    ) -> Team:
+        """``POST /teams`` with ``{"data": {"type": "teams", "attributes", "relationships"}}``
+        -> the new record (201). Fields: color_id, icon_id, name (required). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TeamsUpdate],
+    ) -> Team:
+        """``PATCH /teams/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: color_id, icon_id, name. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /teams/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TeamsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /teams`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
 class TimeEntriesResource(ResourceBase[TimeEntry]):
-    """``/time_entries``: Records are :class:`~productive_async.models.TimeEntry` (JSON:API type
+    """``/time_entries``: Time Entry records work done by a person against a service in a deal
+    or budget. Records are :class:`~productive_async.models.TimeEntry` (JSON:API type
     ``time_entries``); rate class: standard."""
 
     def list(
@@ -9175,13 +19109,11 @@ class TimeEntriesResource(ResourceBase[TimeEntry]):
         **values: Unpack[TimeEntriesCreate],
     ) -> TimeEntry:
         """``POST /time_entries`` with ``{"data": {"type": "time_entries", "attributes",
-        "relationships"}}`` -> the new record (201). Fields: approver (relationship),
-        billable_time, calendar_event_id, creator (relationship), date, deal_subsidiary
-        (relationship), invoice_attribution (relationship), jira_issue_id, jira_issue_status,
-        jira_issue_summary, jira_organization, jira_worklog_id, last_actor (relationship), note,
-        organization (relationship), person (relationship), person_subsidiary (relationship),
-        rejecter (relationship), service (relationship), started_at, task (relationship), time,
-        timesheet (relationship), updater (relationship), use_salary_currency. Raises
+        "relationships"}}`` -> the new record (201). Fields: billable_time (minutes),
+        calendar_event_id, date (required), jira_issue_id, jira_issue_status,
+        jira_issue_summary, jira_organization, jira_worklog_id, note, person (required,
+        relationship), service (required, relationship), started_at, task (relationship), time
+        (required, minutes), use_salary_currency. Raises
         :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
         sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
         return await self._create(values, timeouts)
@@ -9194,13 +19126,10 @@ class TimeEntriesResource(ResourceBase[TimeEntry]):
         **values: Unpack[TimeEntriesUpdate],
     ) -> TimeEntry:
         """``PATCH /time_entries/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what
-        is given -> the record. Fields: approver (relationship), billable_time,
-        calendar_event_id, creator (relationship), date, deal_subsidiary (relationship),
-        invoice_attribution (relationship), jira_issue_id, jira_issue_status,
-        jira_issue_summary, jira_organization, jira_worklog_id, last_actor (relationship), note,
-        organization (relationship), person (relationship), person_subsidiary (relationship),
-        rejecter (relationship), service (relationship), started_at, task (relationship), time,
-        timesheet (relationship), updater (relationship), use_salary_currency. Raises
+        is given -> the record. Fields: billable_time (minutes), calendar_event_id, date,
+        jira_issue_id, jira_issue_status, jira_issue_summary, jira_organization,
+        jira_worklog_id, note, person (relationship), service (relationship), started_at, task
+        (relationship), time (minutes), use_salary_currency. Raises
         :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
         :class:`~productive_async.ValidationError` (422),
         :class:`~productive_async.NotFoundError` (404)."""
@@ -9301,11 +19230,13 @@ class TimeEntriesResource(ResourceBase[TimeEntry]):
         id: Id,
         *,
         timeouts: Timeouts | None = None,
+        **params: Unpack[TimeEntriesRejectParams],
     ) -> TimeEntry:
-        """``PATCH /time_entries/{id}/reject``: Sends body attributes; returns the TimeEntry.
-        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
-        sending) and the API's errors (:class:`~productive_async.APIError`)."""
-        return await self._act_one(TimeEntry, "reject", id, {}, timeouts)
+        """``PATCH /time_entries/{id}/reject``: Sends body attributes (rejected_reason); returns
+        the TimeEntry. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(TimeEntry, "reject", id, params, timeouts)
 
     async def unapprove(
         self,
@@ -9370,8 +19301,16 @@ class TimeEntryReportsResource(ResourceBase[TimeEntryReport]):
         total_billable_time, total_cost, total_facility_overhead_cost,
         total_internal_overhead_cost, total_overhead_cost, total_recognized_profit,
         total_recognized_revenue, total_recognized_time, total_time, total_work_cost,
-        track_method_id, unit_id, week, year. Groups: any. Options (page_size, max_items,
-        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        track_method_id, unit_id, week, year. Groups: approval_policy, approver, autotracked,
+        billing_type, budget, company, created_at, creator, custom_fields, date, day,
+        deal_subsidiary, designated_approver, ended_at, invoiced, invoicing_status,
+        jira_issue_id, jira_issue_status, jira_issue_summary, last_activity_at, last_actor,
+        month, overhead, people_custom_fields, person, person_subsidiary, project,
+        project_type_id, quarter, responsible, section_name, service, service_type, stage_type,
+        started_at, status, task, task_list, time_entry, time_entry_created_at, time_entry_date,
+        time_entry_ended_at, time_entry_last_activity_at, time_entry_started_at,
+        track_method_id, unit_id, week, year. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
         :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
@@ -9383,6 +19322,49 @@ class TimeEntryReportsResource(ResourceBase[TimeEntryReport]):
         """``meta.total_count`` of ``GET /reports/time_entry_reports`` with ``filters`` (one
         request, page size 1)."""
         return await self._count(filters, None)
+
+
+class TimeEntryVersionsResource(ResourceBase[TimeEntryVersion]):
+    """``/time_entry_versions``: Records are :class:`~productive_async.models.TimeEntryVersion`
+    (JSON:API type ``time_entry_versions``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TimeEntryVersionsFilters | FilterGroup | None = None,
+        sort: TimeEntryVersionsSort | Sequence[TimeEntryVersionsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[TimeEntryVersion]:
+        """``GET /time_entry_versions``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of TimeEntryVersion (nothing is sent until it is
+        iterated). Filters: created_at, creator_id, event, id, time_entry_id. Sorts: created_at.
+        Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TimeEntryVersionsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /time_entry_versions`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> TimeEntryVersion:
+        """``GET /time_entry_versions/{id}``: one TimeEntryVersion, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
 
 
 class TimeReportsResource(ResourceBase[TimeReport]):
@@ -9415,7 +19397,10 @@ class TimeReportsResource(ResourceBase[TimeReport]):
         scheduled_remote_work_time, scheduled_time, service, service_type, stage_type,
         subsidiary, total_cost, total_draft_scheduled_cost, total_draft_scheduled_revenue,
         total_scheduled_cost, total_scheduled_revenue, total_work_cost, unapproved_time,
-        unpaid_event_time, week, worked_time, workload, year. Groups: any. Options (page_size,
+        unpaid_event_time, week, worked_time, workload, year. Groups: billing_type,
+        bookings_custom_fields, budget, company, date, day, event, future, manager, month,
+        people_custom_fields, person, person_company, person_title, person_type, project,
+        quarter, service, service_type, stage_type, subsidiary, week, year. Options (page_size,
         max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
         :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
@@ -9428,6 +19413,202 @@ class TimeReportsResource(ResourceBase[TimeReport]):
         """``meta.total_count`` of ``GET /reports/time_reports`` with ``filters`` (one request,
         page size 1)."""
         return await self._count(filters, None)
+
+
+class TimeTrackingPoliciesResource(ResourceBase[TimeTrackingPolicy]):
+    """``/time_tracking_policies``: Records are
+    :class:`~productive_async.models.TimeTrackingPolicy` (JSON:API type
+    ``time_tracking_policies``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TimeTrackingPoliciesFilters | FilterGroup | None = None,
+        sort: TimeTrackingPoliciesSort | Sequence[TimeTrackingPoliciesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[TimeTrackingPolicy]:
+        """``GET /time_tracking_policies``: every record matching ``filters``, over all pages,
+        as a :class:`~productive_async.Paginator` of TimeTrackingPolicy (nothing is sent until
+        it is iterated). Filters: id, name, person_id, status. Sorts: name. Options (page_size,
+        max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TimeTrackingPoliciesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /time_tracking_policies`` with ``filters`` (one
+        request, page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> TimeTrackingPolicy:
+        """``GET /time_tracking_policies/{id}``: one TimeTrackingPolicy, with the ``include``
+        paths resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TimeTrackingPoliciesCreate],
+    ) -> TimeTrackingPolicy:
+        """``POST /time_tracking_policies`` with ``{"data": {"type": "time_tracking_policies",
+        "attributes", "relationships"}}`` -> the new record (201). Fields:
+        disabled_tracking_message, full_day_absence_limit, half_day_absence_limit,
+        holiday_limit, limited_tracking_message, name, non_working_day_limit, note_mandatory,
+        restrict_future_tracking, restrict_time_entry_overlap, restrict_tracking_over_budget,
+        task_mandatory, time_range_mandatory, working_day_limit. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TimeTrackingPoliciesUpdate],
+    ) -> TimeTrackingPolicy:
+        """``PATCH /time_tracking_policies/{id}`` with ``{"data": {"type", "id", ...}}`` holding
+        only what is given -> the record. Fields: disabled_tracking_message,
+        full_day_absence_limit, half_day_absence_limit, holiday_limit, limited_tracking_message,
+        name, non_working_day_limit, note_mandatory, restrict_future_tracking,
+        restrict_time_entry_overlap, restrict_tracking_over_budget, task_mandatory,
+        time_range_mandatory, working_day_limit. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /time_tracking_policies/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TimeTrackingPoliciesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /time_tracking_policies`` per item, up to ``concurrency`` at once within
+        the client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> TimeTrackingPolicy:
+        """``PATCH /time_tracking_policies/{id}/archive``: Sends body attributes; returns the
+        TimeTrackingPolicy. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(TimeTrackingPolicy, "archive", id, {}, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> TimeTrackingPolicy:
+        """``PATCH /time_tracking_policies/{id}/restore``: Sends body attributes; returns the
+        TimeTrackingPolicy. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(TimeTrackingPolicy, "restore", id, {}, timeouts)
+
+
+class TimersResource(ResourceBase[Timer]):
+    """``/timers``: Timer tracks an active time tracking session for a person. Records are
+    :class:`~productive_async.models.Timer` (JSON:API type ``timers``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TimersFilters | FilterGroup | None = None,
+        sort: TimersSort | Sequence[TimersSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Timer]:
+        """``GET /timers``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Timer (nothing is sent until it is iterated).
+        Filters: person_id, started_at, stopped_at, time_entry_id. Sorts: started_at,
+        stopped_at. Options (page_size, max_items, pagination, prefetch, on_drift, fields,
+        timeouts, extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TimersFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /timers`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Timer:
+        """``GET /timers/{id}``: one Timer, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TimersCreate],
+    ) -> Timer:
+        """``POST /timers`` with ``{"data": {"type": "timers", "attributes", "relationships"}}``
+        -> the new record (201). Fields: person_id, service_id, started_at, time_entry
+        (required, relationship). Raises :class:`~productive_async.InvalidRequestError` for a
+        field the API does not take (before sending), :class:`~productive_async.ValidationError`
+        (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TimersCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /timers`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def stop(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Timer:
+        """``PATCH /timers/{id}/stop``: Stop the running timer. Sends body attributes; returns
+        the Timer. Raises :class:`~productive_async.InvalidRequestError` for an unknown
+        parameter (before sending) and the API's errors (:class:`~productive_async.APIError`).
+        """
+        return await self._act_one(Timer, "stop", id, {}, timeouts)
 
 
 class TimesheetReportsResource(ResourceBase[TimesheetReport]):
@@ -9451,8 +19632,9 @@ class TimesheetReportsResource(ResourceBase[TimesheetReport]):
         friday_time, monday_capacity, monday_time, person, saturday_capacity, saturday_time,
         sunday_capacity, sunday_time, thursday_capacity, thursday_time, tuesday_capacity,
         tuesday_time, wednesday_capacity, wednesday_time, week, week_submission_status. Groups:
-        any. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
-        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        person, week, week_submission_status. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
         :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
         operator, sort key, include path, group or option."""
         return self._list(filters, sort, include, options, group)
@@ -9463,6 +19645,615 @@ class TimesheetReportsResource(ResourceBase[TimesheetReport]):
         """``meta.total_count`` of ``GET /reports/timesheet_reports`` with ``filters`` (one
         request, page size 1)."""
         return await self._count(filters, None)
+
+
+class TimesheetsResource(ResourceBase[Timesheet]):
+    """``/timesheets``: Timesheet groups all time entries for a specific person on a specific
+    date. Records are :class:`~productive_async.models.Timesheet` (JSON:API type
+    ``timesheets``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TimesheetsFilters | FilterGroup | None = None,
+        sort: TimesheetsSort | Sequence[TimesheetsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Timesheet]:
+        """``GET /timesheets``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Timesheet (nothing is sent until it is
+        iterated). Filters: creator_id, date, person_id. Sorts: date, id, person_id. Options
+        (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts, extra_query):
+        see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TimesheetsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /timesheets`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Timesheet:
+        """``GET /timesheets/{id}``: one Timesheet, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TimesheetsCreate],
+    ) -> Timesheet:
+        """``POST /timesheets`` with ``{"data": {"type": "timesheets", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: date (required), person (required,
+        relationship). Raises :class:`~productive_async.InvalidRequestError` for a field the API
+        does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
+        return await self._create(values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /timesheets/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TimesheetsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /timesheets`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class TodosResource(ResourceBase[Todo]):
+    """``/todos``: Todo is a checklist item within a Task or Deal. Records are
+    :class:`~productive_async.models.Todo` (JSON:API type ``todos``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: TodosFilters | FilterGroup | None = None,
+        sort: TodosSort | Sequence[TodosSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Todo]:
+        """``GET /todos``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Todo (nothing is sent until it is iterated).
+        Filters: assignee_id, deal_id, due_date, id, status, task_id, todoable_type. Sorts:
+        none. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: TodosFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /todos`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Todo:
+        """``GET /todos/{id}``: one Todo, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TodosCreate],
+    ) -> Todo:
+        """``POST /todos`` with ``{"data": {"type": "todos", "attributes", "relationships"}}``
+        -> the new record (201). Fields: assignee (relationship), closed (required), deal
+        (relationship), due_date, due_time (minutes), position (required), task (relationship).
+        Raises :class:`~productive_async.InvalidRequestError` for a field the API does not take
+        (before sending), :class:`~productive_async.ValidationError` (422) for invalid values.
+        """
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[TodosUpdate],
+    ) -> Todo:
+        """``PATCH /todos/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: assignee (relationship), closed, deal (relationship),
+        due_date, due_time (minutes), position, task (relationship). Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /todos/{id}`` (204). Raises :class:`~productive_async.NotFoundError` (404).
+        """
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[TodosCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /todos`` per item, up to ``concurrency`` at once within the client's rate
+        limits -> a :class:`~productive_async.BulkResult` in input order (each created record,
+        or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class UsersResource(ResourceBase[User]):
+    """``/users``: User represents a login account in Productive. Records are
+    :class:`~productive_async.models.User` (JSON:API type ``users``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: FilterGroup | None = None,
+        sort: UsersSort | Sequence[UsersSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[User]:
+        """``GET /users``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of User (nothing is sent until it is iterated).
+        Filters: none. Sorts: none. Options (page_size, max_items, pagination, prefetch,
+        on_drift, fields, timeouts, extra_query): see :class:`~productive_async.ListOptions`.
+        Raises :class:`~productive_async.InvalidRequestError` before any request for an unknown
+        filter, operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /users`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> User:
+        """``GET /users/{id}``: one User, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[UsersUpdate],
+    ) -> User:
+        """``PATCH /users/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: account_access_expires_at, avatar_url,
+        default_organization_id, email, first_name, ical_token, last_name, locale,
+        newsletter_consent, preferences, time_zone. Raises
+        :class:`~productive_async.InvalidRequestError` (unknown field, before sending),
+        :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def update_password(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> User:
+        """``PATCH /users/{id}/update_password``: Sends body attributes; returns the User.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(User, "update_password", id, {}, timeouts)
+
+
+class WebhookLogsResource(ResourceBase[WebhookLog]):
+    """``/webhook_logs``: Records are :class:`~productive_async.models.WebhookLog` (JSON:API
+    type ``webhook_logs``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: WebhookLogsFilters | FilterGroup | None = None,
+        sort: WebhookLogsSort | Sequence[WebhookLogsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[WebhookLog]:
+        """``GET /webhook_logs``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of WebhookLog (nothing is sent until it is
+        iterated). Filters: after, before, id, retry_attempt, retry_job_id, webhook_id. Sorts:
+        none. Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: WebhookLogsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /webhook_logs`` with ``filters`` (one request, page
+        size 1)."""
+        return await self._count(filters, None)
+
+
+class WebhooksResource(ResourceBase[Webhook]):
+    """``/webhooks``: Records are :class:`~productive_async.models.Webhook` (JSON:API type
+    ``webhooks``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: WebhooksFilters | FilterGroup | None = None,
+        sort: WebhooksSort | Sequence[WebhooksSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Webhook]:
+        """``GET /webhooks``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Webhook (nothing is sent until it is iterated).
+        Filters: event_id, id, state_id, type_id. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: WebhooksFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /webhooks`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Webhook:
+        """``GET /webhooks/{id}``: one Webhook, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[WebhooksCreate],
+    ) -> Webhook:
+        """``POST /webhooks`` with ``{"data": {"type": "webhooks", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: custom_headers, event_id, name,
+        target_url, type_id. Raises :class:`~productive_async.InvalidRequestError` for a field
+        the API does not take (before sending), :class:`~productive_async.ValidationError` (422)
+        for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /webhooks/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[WebhooksCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /webhooks`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class WidgetsResource(ResourceBase[Widget]):
+    """``/widgets``: Records are :class:`~productive_async.models.Widget` (JSON:API type
+    ``widgets``); rate class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: WidgetsFilters | FilterGroup | None = None,
+        sort: WidgetsSort | Sequence[WidgetsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Widget]:
+        """``GET /widgets``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Widget (nothing is sent until it is iterated).
+        Filters: dashboard_id, report_layout_id. Sorts: none. Options (page_size, max_items,
+        pagination, prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: WidgetsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /widgets`` with ``filters`` (one request, page size 1).
+        """
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Widget:
+        """``GET /widgets/{id}``: one Widget, with the ``include`` paths resolvable (``fields``:
+        sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[WidgetsCreate],
+    ) -> Widget:
+        """``POST /widgets`` with ``{"data": {"type": "widgets", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: attachment_ids, column_position,
+        content, dashboard_id, default_filter_id, filter_id, height, params, report_layout_id,
+        row_position, title, widget_type_id, width. Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[WidgetsUpdate],
+    ) -> Widget:
+        """``PATCH /widgets/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: attachment_ids, column_position, content, dashboard_id,
+        default_filter_id, filter_id, height, params, report_layout_id, row_position, title,
+        widget_type_id, width. Raises :class:`~productive_async.InvalidRequestError` (unknown
+        field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /widgets/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[WidgetsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /widgets`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class WorkflowStatusesResource(ResourceBase[WorkflowStatus]):
+    """``/workflow_statuses``: Workflow Status is a named stage in a task's lifecycle within a
+    workflow (e.g., "To Do", "In Review", "Done"). Records are
+    :class:`~productive_async.models.WorkflowStatus` (JSON:API type ``workflow_statuses``); rate
+    class: standard."""
+
+    def list(
+        self,
+        *,
+        filters: WorkflowStatusesFilters | FilterGroup | None = None,
+        sort: WorkflowStatusesSort | Sequence[WorkflowStatusesSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[WorkflowStatus]:
+        """``GET /workflow_statuses``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of WorkflowStatus (nothing is sent until it is
+        iterated). Filters: category_id, id, name, query, workflow_id. Sorts: name, position.
+        Options (page_size, max_items, pagination, prefetch, on_drift, fields, timeouts,
+        extra_query): see :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: WorkflowStatusesFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /workflow_statuses`` with ``filters`` (one request,
+        page size 1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> WorkflowStatus:
+        """``GET /workflow_statuses/{id}``: one WorkflowStatus, with the ``include`` paths
+        resolvable (``fields``: sparse fieldsets by type). Raises
+        :class:`~productive_async.NotFoundError` (404),
+        :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[WorkflowStatusesCreate],
+    ) -> WorkflowStatus:
+        """``POST /workflow_statuses`` with ``{"data": {"type": "workflow_statuses",
+        "attributes", "relationships"}}`` -> the new record (201). Fields: category_id
+        (required), color_id, name (required), position (required), workflow (required,
+        relationship). Raises :class:`~productive_async.InvalidRequestError` for a field the API
+        does not take (before sending), :class:`~productive_async.ValidationError` (422) for
+        invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[WorkflowStatusesUpdate],
+    ) -> WorkflowStatus:
+        """``PATCH /workflow_statuses/{id}`` with ``{"data": {"type", "id", ...}}`` holding only
+        what is given -> the record. Fields: category_id, color_id, name, position, workflow
+        (relationship). Raises :class:`~productive_async.InvalidRequestError` (unknown field,
+        before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /workflow_statuses/{id}`` (204). Raises
+        :class:`~productive_async.NotFoundError` (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[WorkflowStatusesCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /workflow_statuses`` per item, up to ``concurrency`` at once within the
+        client's rate limits -> a :class:`~productive_async.BulkResult` in input order (each
+        created record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+
+class WorkflowsResource(ResourceBase[Workflow]):
+    """``/workflows``: Workflow defines the set of task statuses available in a project. Records
+    are :class:`~productive_async.models.Workflow` (JSON:API type ``workflows``); rate class:
+    standard."""
+
+    def list(
+        self,
+        *,
+        filters: WorkflowsFilters | FilterGroup | None = None,
+        sort: WorkflowsSort | Sequence[WorkflowsSort] | None = None,
+        include: Include | None = None,
+        **options: Unpack[ListOptions],
+    ) -> Paginator[Workflow]:
+        """``GET /workflows``: every record matching ``filters``, over all pages, as a
+        :class:`~productive_async.Paginator` of Workflow (nothing is sent until it is iterated).
+        Filters: archived, name, query. Sorts: name. Options (page_size, max_items, pagination,
+        prefetch, on_drift, fields, timeouts, extra_query): see
+        :class:`~productive_async.ListOptions`. Raises
+        :class:`~productive_async.InvalidRequestError` before any request for an unknown filter,
+        operator, sort key, include path or option."""
+        return self._list(filters, sort, include, options)
+
+    async def count(
+        self, *, filters: WorkflowsFilters | FilterGroup | None = None
+    ) -> int:
+        """``meta.total_count`` of ``GET /workflows`` with ``filters`` (one request, page size
+        1)."""
+        return await self._count(filters, None)
+
+    async def get(
+        self,
+        id: Id,
+        *,
+        include: Include | None = None,
+        fields: Fields | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> Workflow:
+        """``GET /workflows/{id}``: one Workflow, with the ``include`` paths resolvable
+        (``fields``: sparse fieldsets by type). Raises :class:`~productive_async.NotFoundError`
+        (404), :class:`~productive_async.InvalidRequestError` for an unknown include path."""
+        return await self._get(id, include, fields, timeouts)
+
+    async def create(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[WorkflowsCreate],
+    ) -> Workflow:
+        """``POST /workflows`` with ``{"data": {"type": "workflows", "attributes",
+        "relationships"}}`` -> the new record (201). Fields: name (required). Raises
+        :class:`~productive_async.InvalidRequestError` for a field the API does not take (before
+        sending), :class:`~productive_async.ValidationError` (422) for invalid values."""
+        return await self._create(values, timeouts)
+
+    async def update(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+        **values: Unpack[WorkflowsUpdate],
+    ) -> Workflow:
+        """``PATCH /workflows/{id}`` with ``{"data": {"type", "id", ...}}`` holding only what is
+        given -> the record. Fields: name. Raises :class:`~productive_async.InvalidRequestError`
+        (unknown field, before sending), :class:`~productive_async.ValidationError` (422),
+        :class:`~productive_async.NotFoundError` (404)."""
+        return await self._update(id, values, timeouts)
+
+    async def delete(self, id: Id, *, timeouts: Timeouts | None = None) -> None:
+        """``DELETE /workflows/{id}`` (204). Raises :class:`~productive_async.NotFoundError`
+        (404)."""
+        await self._delete(id, timeouts)
+
+    async def create_many(
+        self,
+        items: Sequence[WorkflowsCreate],
+        *,
+        concurrency: int = 16,
+    ) -> BulkResult:
+        """One ``POST /workflows`` per item, up to ``concurrency`` at once within the client's
+        rate limits -> a :class:`~productive_async.BulkResult` in input order (each created
+        record, or the error that item got)."""
+        return await self._create_many(items, concurrency)
+
+    async def archive(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Workflow:
+        """``PATCH /workflows/{id}/archive``: Sends body attributes; returns the Workflow.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Workflow, "archive", id, {}, timeouts)
+
+    async def restore(
+        self,
+        id: Id,
+        *,
+        timeouts: Timeouts | None = None,
+    ) -> Workflow:
+        """``PATCH /workflows/{id}/restore``: Sends body attributes; returns the Workflow.
+        Raises :class:`~productive_async.InvalidRequestError` for an unknown parameter (before
+        sending) and the API's errors (:class:`~productive_async.APIError`)."""
+        return await self._act_one(Workflow, "restore", id, {}, timeouts)
 
 
 class Reports(NamespaceBase):
@@ -9599,121 +20390,567 @@ class Collections(NamespaceBase):
         return self._reports(Reports)
 
     @property
+    def activities(self) -> ActivitiesResource:
+        """``/activities``: Activity represents a change or action in the activity feed of a
+        Task, Deal, Project, Company, or Person."""
+        return self._typed_resource("activities", ActivitiesResource)
+
+    @property
+    def approval_policies(self) -> ApprovalPoliciesResource:
+        """``/approval_policies``: Approval Policy defines reusable rules for who must approve
+        submissions before they are recognized and billable."""
+        return self._typed_resource("approval_policies", ApprovalPoliciesResource)
+
+    @property
+    def approval_policy_assignments(self) -> ApprovalPolicyAssignmentsResource:
+        """``/approval_policy_assignments``: Approval Policy Assignment links an approval policy
+        to a target entity — a person, budget, or deal."""
+        return self._typed_resource(
+            "approval_policy_assignments", ApprovalPolicyAssignmentsResource
+        )
+
+    @property
+    def approval_workflows(self) -> ApprovalWorkflowsResource:
+        """``/approval_workflows``:"""
+        return self._typed_resource("approval_workflows", ApprovalWorkflowsResource)
+
+    @property
+    def attachments(self) -> AttachmentsResource:
+        """``/attachments``: Attachment is a file uploaded to a Task, Deal, Page (Doc), Comment,
+        or Expense."""
+        return self._typed_resource("attachments", AttachmentsResource)
+
+    @property
+    def automatic_invoicing_rules(self) -> AutomaticInvoicingRulesResource:
+        """``/automatic_invoicing_rules``:"""
+        return self._typed_resource("automatic_invoicing_rules", AutomaticInvoicingRulesResource)
+
+    @property
+    def bank_accounts(self) -> BankAccountsResource:
+        """``/bank_accounts``:"""
+        return self._typed_resource("bank_accounts", BankAccountsResource)
+
+    @property
+    def bills(self) -> BillsResource:
+        """``/bills``: Bill records the receipt of goods or services ordered through a Purchase
+        Order."""
+        return self._typed_resource("bills", BillsResource)
+
+    @property
+    def boards(self) -> BoardsResource:
+        """``/boards``:"""
+        return self._typed_resource("boards", BoardsResource)
+
+    @property
     def bookings(self) -> BookingsResource:
-        """``/bookings``:"""
+        """``/bookings``: Booking represents planned time allocation in the Resource Planner —
+        the core of resource scheduling in Productive."""
         return self._typed_resource("bookings", BookingsResource)
 
     @property
+    def comments(self) -> CommentsResource:
+        """``/comments``: Comment is a message in the activity feed of a Task, Deal, Company, or
+        Person."""
+        return self._typed_resource("comments", CommentsResource)
+
+    @property
     def companies(self) -> CompaniesResource:
-        """``/companies``:"""
+        """``/companies``: Company represents a client organization or the user's own
+        organization."""
         return self._typed_resource("companies", CompaniesResource)
 
     @property
+    def contact_entries(self) -> ContactEntriesResource:
+        """``/contact_entries``: Contact Entry stores contact information (email, phone,
+        address, website) for people, companies, invoices, subsidiaries, and other contactable
+        entities."""
+        return self._typed_resource("contact_entries", ContactEntriesResource)
+
+    @property
     def contracts(self) -> ContractsResource:
-        """``/contracts``:"""
+        """``/contracts``: Contract defines a recurring (retainer) arrangement where a Budget
+        automatically regenerates at set intervals."""
         return self._typed_resource("contracts", ContractsResource)
 
     @property
+    def custom_domains(self) -> CustomDomainsResource:
+        """``/custom_domains``:"""
+        return self._typed_resource("custom_domains", CustomDomainsResource)
+
+    @property
     def custom_field_options(self) -> CustomFieldOptionsResource:
-        """``/custom_field_options``:"""
+        """``/custom_field_options``: Custom Field Option is a selectable choice for a
+        single-select (dropdown) or multi-select custom field."""
         return self._typed_resource("custom_field_options", CustomFieldOptionsResource)
 
     @property
+    def custom_field_sections(self) -> CustomFieldSectionsResource:
+        """``/custom_field_sections``: Custom Field Section groups related custom fields
+        together for visual organization."""
+        return self._typed_resource("custom_field_sections", CustomFieldSectionsResource)
+
+    @property
     def custom_fields(self) -> CustomFieldsResource:
-        """``/custom_fields``:"""
+        """``/custom_fields``: Custom Field adds user-defined data to resources like tasks,
+        deals, budgets, projects, people, companies, invoices, expenses, bookings, and services.
+        """
         return self._typed_resource("custom_fields", CustomFieldsResource)
 
     @property
+    def dashboards(self) -> DashboardsResource:
+        """``/dashboards``:"""
+        return self._typed_resource("dashboards", DashboardsResource)
+
+    @property
+    def deal_cost_rates(self) -> DealCostRatesResource:
+        """``/deal_cost_rates``:"""
+        return self._typed_resource("deal_cost_rates", DealCostRatesResource)
+
+    @property
     def deal_statuses(self) -> DealStatusesResource:
-        """``/deal_statuses``:"""
+        """``/deal_statuses``: Deal Status (Pipeline Stage) represents a named stage within a
+        Pipeline that deals progress through."""
         return self._typed_resource("deal_statuses", DealStatusesResource)
 
     @property
     def deals(self) -> DealsResource:
-        """``/deals``:"""
+        """``/deals``: Deal represents a potential or actual job with a client company."""
         return self._typed_resource("deals", DealsResource)
 
     @property
+    def deleted_items(self) -> DeletedItemsResource:
+        """``/deleted_items``: A record of a soft-deleted resource in the recycle bin."""
+        return self._typed_resource("deleted_items", DeletedItemsResource)
+
+    @property
+    def discussions(self) -> DiscussionsResource:
+        """``/discussions``: Discussion is a threaded conversation attached to a doc page."""
+        return self._typed_resource("discussions", DiscussionsResource)
+
+    @property
+    def document_styles(self) -> DocumentStylesResource:
+        """``/document_styles``:"""
+        return self._typed_resource("document_styles", DocumentStylesResource)
+
+    @property
     def document_types(self) -> DocumentTypesResource:
-        """``/document_types``:"""
+        """``/document_types``: Document Type defines the template and settings for generating
+        PDF documents."""
         return self._typed_resource("document_types", DocumentTypesResource)
 
     @property
+    def einvoice_identities(self) -> EinvoiceIdentitiesResource:
+        """``/einvoice_identities``:"""
+        return self._typed_resource("einvoice_identities", EinvoiceIdentitiesResource)
+
+    @property
+    def emails(self) -> EmailsResource:
+        """``/emails``: Email is a record synced from external email providers (Gmail, Outlook)
+        or received via BCC forwarding."""
+        return self._typed_resource("emails", EmailsResource)
+
+    @property
+    def entitlements(self) -> EntitlementsResource:
+        """``/entitlements``: Entitlement represents a time-off allocation for a person on a
+        specific absence category (event) for a defined period."""
+        return self._typed_resource("entitlements", EntitlementsResource)
+
+    @property
+    def events(self) -> EventsResource:
+        """``/events``: Absence Category (Event) defines a type of time off or remote work that
+        people can be booked on in the Resource Planner."""
+        return self._typed_resource("events", EventsResource)
+
+    @property
+    def exchange_rates(self) -> ExchangeRatesResource:
+        """``/exchange_rates``:"""
+        return self._typed_resource("exchange_rates", ExchangeRatesResource)
+
+    @property
     def expenses(self) -> ExpensesResource:
-        """``/expenses``:"""
+        """``/expenses``: Expense is a non-labor cost logged against a Service in a Deal or
+        Budget (e.g."""
         return self._typed_resource("expenses", ExpensesResource)
 
     @property
+    def filters(self) -> FiltersResource:
+        """``/filters``: View (internally called Filter) is a saved configuration of filters,
+        groupers, sorters, and visible fields."""
+        return self._typed_resource("filters", FiltersResource)
+
+    @property
+    def folders(self) -> FoldersResource:
+        """``/folders``: Folder (also called Board) is a container for grouping Task Lists
+        within a Project."""
+        return self._typed_resource("folders", FoldersResource)
+
+    @property
+    def holiday_calendars(self) -> HolidayCalendarsResource:
+        """``/holiday_calendars``: Holiday Calendar defines a set of public/bank holidays for a
+        specific country or region."""
+        return self._typed_resource("holiday_calendars", HolidayCalendarsResource)
+
+    @property
+    def holidays(self) -> HolidaysResource:
+        """``/holidays``: Holiday is a specific non-working day within a Holiday Calendar (e.g.
+        """
+        return self._typed_resource("holidays", HolidaysResource)
+
+    @property
+    def integration_exporter_configurations(self) -> IntegrationExporterConfigurationsResource:
+        """``/integration_exporter_configurations``:"""
+        return self._typed_resource(
+            "integration_exporter_configurations", IntegrationExporterConfigurationsResource
+        )
+
+    @property
     def integrations(self) -> IntegrationsResource:
-        """``/integrations``:"""
+        """``/integrations``: External service connected to the organization."""
         return self._typed_resource("integrations", IntegrationsResource)
 
     @property
+    def invitations(self) -> InvitationsResource:
+        """``/invitations``:"""
+        return self._typed_resource("invitations", InvitationsResource)
+
+    @property
     def invoice_attributions(self) -> InvoiceAttributionsResource:
-        """``/invoice_attributions``:"""
+        """``/invoice_attributions``: Invoice Attribution is a junction record linking an
+        Invoice to a Budget (deal with budget=true), specifying what portion of the invoice
+        amount is attributed to that budget."""
         return self._typed_resource("invoice_attributions", InvoiceAttributionsResource)
 
     @property
+    def invoice_templates(self) -> InvoiceTemplatesResource:
+        """``/invoice_templates``:"""
+        return self._typed_resource("invoice_templates", InvoiceTemplatesResource)
+
+    @property
     def invoices(self) -> InvoicesResource:
-        """``/invoices``:"""
+        """``/invoices``: Invoice is a financial document sent to a client for payment."""
         return self._typed_resource("invoices", InvoicesResource)
 
     @property
     def line_items(self) -> LineItemsResource:
-        """``/line_items``:"""
+        """``/line_items``: Line Item is an individual charge entry on an Invoice."""
         return self._typed_resource("line_items", LineItemsResource)
 
     @property
+    def lost_reasons(self) -> LostReasonsResource:
+        """``/lost_reasons``: Lost Reason is a configurable label explaining why a deal was lost
+        (e.g."""
+        return self._typed_resource("lost_reasons", LostReasonsResource)
+
+    @property
+    def memberships(self) -> MembershipsResource:
+        """``/memberships``: Membership controls who can access a target resource (project, doc,
+        dashboard, view, survey, or agent)."""
+        return self._typed_resource("memberships", MembershipsResource)
+
+    @property
+    def notifications(self) -> NotificationsResource:
+        """``/notifications``: Notification represents an inbox item for the user."""
+        return self._typed_resource("notifications", NotificationsResource)
+
+    @property
+    def organization_memberships(self) -> OrganizationMembershipsResource:
+        """``/organization_memberships``: Organization Membership links a user to an
+        organization, granting them access."""
+        return self._typed_resource("organization_memberships", OrganizationMembershipsResource)
+
+    @property
+    def organization_subscriptions(self) -> OrganizationSubscriptionsResource:
+        """``/organization_subscriptions``: Organization Subscription holds the current pricing
+        plan and product entitlements for an organization."""
+        return self._typed_resource("organization_subscriptions", OrganizationSubscriptionsResource)
+
+    @property
     def organizations(self) -> OrganizationsResource:
-        """``/organizations``:"""
+        """``/organizations``: Organization is the top-level account in Productive."""
         return self._typed_resource("organizations", OrganizationsResource)
 
     @property
+    def overheads(self) -> OverheadsResource:
+        """``/overheads``:"""
+        return self._typed_resource("overheads", OverheadsResource)
+
+    @property
+    def page_versions(self) -> PageVersionsResource:
+        """``/page_versions``:"""
+        return self._typed_resource("page_versions", PageVersionsResource)
+
+    @property
+    def pages(self) -> PagesResource:
+        """``/pages``: Page is a rich text document in a hierarchical structure."""
+        return self._typed_resource("pages", PagesResource)
+
+    @property
+    def passwords(self) -> PasswordsResource:
+        """``/passwords``:"""
+        return self._typed_resource("passwords", PasswordsResource)
+
+    @property
+    def payment_reminder_sequences(self) -> PaymentReminderSequencesResource:
+        """``/payment_reminder_sequences``:"""
+        return self._typed_resource("payment_reminder_sequences", PaymentReminderSequencesResource)
+
+    @property
     def payments(self) -> PaymentsResource:
-        """``/payments``:"""
+        """``/payments``: Payment records money received against an invoice, or an amount
+        written off as uncollectable."""
         return self._typed_resource("payments", PaymentsResource)
 
     @property
     def people(self) -> PeopleResource:
-        """``/people``:"""
+        """``/people``: Person is the central resource in Productive — most other resources
+        reference people as assignees, creators, approvers, or responsible parties."""
         return self._typed_resource("people", PeopleResource)
 
     @property
     def pipelines(self) -> PipelinesResource:
-        """``/pipelines``:"""
+        """``/pipelines``: Pipeline defines the stages (Deal Statuses) that Deals move through.
+        """
         return self._typed_resource("pipelines", PipelinesResource)
 
     @property
+    def placeholder_usages(self) -> PlaceholderUsagesResource:
+        """``/placeholder_usages``:"""
+        return self._typed_resource("placeholder_usages", PlaceholderUsagesResource)
+
+    @property
+    def placeholders(self) -> PlaceholdersResource:
+        """``/placeholders``:"""
+        return self._typed_resource("placeholders", PlaceholdersResource)
+
+    @property
+    def prices(self) -> PricesResource:
+        """``/prices``: Price is a line item on a Rate Card that serves as a service template.
+        """
+        return self._typed_resource("prices", PricesResource)
+
+    @property
+    def project_assignments(self) -> ProjectAssignmentsResource:
+        """``/project_assignments``:"""
+        return self._typed_resource("project_assignments", ProjectAssignmentsResource)
+
+    @property
     def projects(self) -> ProjectsResource:
-        """``/projects``:"""
+        """``/projects``: Project is a workspace where work is organized and tracked."""
         return self._typed_resource("projects", ProjectsResource)
 
     @property
+    def proposals(self) -> ProposalsResource:
+        """``/proposals``: Proposal is a sales document that presents proposed work and pricing
+        to a client for approval."""
+        return self._typed_resource("proposals", ProposalsResource)
+
+    @property
+    def pulses(self) -> PulsesResource:
+        """``/pulses``:"""
+        return self._typed_resource("pulses", PulsesResource)
+
+    @property
+    def purchase_orders(self) -> PurchaseOrdersResource:
+        """``/purchase_orders``: Purchase Order (PO) is a document sent to a vendor to order
+        goods or services."""
+        return self._typed_resource("purchase_orders", PurchaseOrdersResource)
+
+    @property
+    def rate_cards(self) -> RateCardsResource:
+        """``/rate_cards``: Rate Card is a reusable price list containing Prices (service
+        templates) for Service Types."""
+        return self._typed_resource("rate_cards", RateCardsResource)
+
+    @property
+    def report_categories(self) -> ReportCategoriesResource:
+        """``/report_categories``:"""
+        return self._typed_resource("report_categories", ReportCategoriesResource)
+
+    @property
+    def resource_requests(self) -> ResourceRequestsResource:
+        """``/resource_requests``: Resource request (staffing request) represents a request to
+        allocate a person to a service for a given date range."""
+        return self._typed_resource("resource_requests", ResourceRequestsResource)
+
+    @property
+    def revenue_distributions(self) -> RevenueDistributionsResource:
+        """``/revenue_distributions``:"""
+        return self._typed_resource("revenue_distributions", RevenueDistributionsResource)
+
+    @property
+    def roles(self) -> RolesResource:
+        """``/roles``: Permission set (also called a role) defines a named group of permissions
+        that controls what a person can do in the organization."""
+        return self._typed_resource("roles", RolesResource)
+
+    @property
     def salaries(self) -> SalariesResource:
-        """``/salaries``:"""
+        """``/salaries``: Salary (Cost Rate) defines a person's compensation and working
+        capacity for a given period."""
         return self._typed_resource("salaries", SalariesResource)
 
     @property
+    def sections(self) -> SectionsResource:
+        """``/sections``: Section is an ordered grouping of Services within a Deal or Budget."""
+        return self._typed_resource("sections", SectionsResource)
+
+    @property
+    def service_assignments(self) -> ServiceAssignmentsResource:
+        """``/service_assignments``: Service Assignment is a junction record linking a person to
+        a specific service within a deal/budget."""
+        return self._typed_resource("service_assignments", ServiceAssignmentsResource)
+
+    @property
+    def service_type_assignments(self) -> ServiceTypeAssignmentsResource:
+        """``/service_type_assignments``: Service Type Assignment is a junction record linking a
+        person to a service type, indicating which categories of work they perform (e.g."""
+        return self._typed_resource("service_type_assignments", ServiceTypeAssignmentsResource)
+
+    @property
     def service_types(self) -> ServiceTypesResource:
-        """``/service_types``:"""
+        """``/service_types``: Service Type categorizes the kinds of work an organization
+        delivers (e.g."""
         return self._typed_resource("service_types", ServiceTypesResource)
 
     @property
     def services(self) -> ServicesResource:
-        """``/services``:"""
+        """``/services``: Service is a line item on a Deal or Budget representing a type of work
+        to be delivered (e.g."""
         return self._typed_resource("services", ServicesResource)
 
     @property
+    def sessions(self) -> SessionsResource:
+        """``/sessions``:"""
+        return self._typed_resource("sessions", SessionsResource)
+
+    @property
     def subsidiaries(self) -> SubsidiariesResource:
-        """``/subsidiaries``:"""
+        """``/subsidiaries``: Subsidiary represents a legal entity within an Organization (e.g.
+        """
         return self._typed_resource("subsidiaries", SubsidiariesResource)
 
     @property
+    def survey_field_options(self) -> SurveyFieldOptionsResource:
+        """``/survey_field_options``: Survey Field Option is a selectable choice for a dropdown
+        (select) or multi-select survey field."""
+        return self._typed_resource("survey_field_options", SurveyFieldOptionsResource)
+
+    @property
+    def survey_fields(self) -> SurveyFieldsResource:
+        """``/survey_fields``: Survey Field defines a question or input within a form (survey).
+        """
+        return self._typed_resource("survey_fields", SurveyFieldsResource)
+
+    @property
+    def survey_responses(self) -> SurveyResponsesResource:
+        """``/survey_responses``:"""
+        return self._typed_resource("survey_responses", SurveyResponsesResource)
+
+    @property
+    def surveys(self) -> SurveysResource:
+        """``/surveys``: Survey (Form) is a customizable form for collecting structured data
+        within a project."""
+        return self._typed_resource("surveys", SurveysResource)
+
+    @property
+    def tags(self) -> TagsResource:
+        """``/tags``:"""
+        return self._typed_resource("tags", TagsResource)
+
+    @property
+    def task_dependencies(self) -> TaskDependenciesResource:
+        """``/task_dependencies``: Task Dependency defines a directional relationship between
+        two tasks."""
+        return self._typed_resource("task_dependencies", TaskDependenciesResource)
+
+    @property
+    def task_lists(self) -> TaskListsResource:
+        """``/task_lists``: Task List is an ordered collection of tasks within a Folder in a
+        Project."""
+        return self._typed_resource("task_lists", TaskListsResource)
+
+    @property
+    def tasks(self) -> TasksResource:
+        """``/tasks``: Task represents a unit of work that can be assigned to a person."""
+        return self._typed_resource("tasks", TasksResource)
+
+    @property
     def tax_rates(self) -> TaxRatesResource:
-        """``/tax_rates``:"""
+        """``/tax_rates``: Tax Rate defines a tax or VAT percentage applied to invoices and
+        other financial documents."""
         return self._typed_resource("tax_rates", TaxRatesResource)
 
     @property
+    def team_memberships(self) -> TeamMembershipsResource:
+        """``/team_memberships``: Team Membership is a junction record linking a person to a
+        team."""
+        return self._typed_resource("team_memberships", TeamMembershipsResource)
+
+    @property
+    def teams(self) -> TeamsResource:
+        """``/teams``: Team is a group of people who share skills, responsibilities, or work
+        together on related projects (e.g., "Design", "Engineering", "People Ops")."""
+        return self._typed_resource("teams", TeamsResource)
+
+    @property
     def time_entries(self) -> TimeEntriesResource:
-        """``/time_entries``:"""
+        """``/time_entries``: Time Entry records work done by a person against a service in a
+        deal or budget."""
         return self._typed_resource("time_entries", TimeEntriesResource)
+
+    @property
+    def time_entry_versions(self) -> TimeEntryVersionsResource:
+        """``/time_entry_versions``:"""
+        return self._typed_resource("time_entry_versions", TimeEntryVersionsResource)
+
+    @property
+    def time_tracking_policies(self) -> TimeTrackingPoliciesResource:
+        """``/time_tracking_policies``:"""
+        return self._typed_resource("time_tracking_policies", TimeTrackingPoliciesResource)
+
+    @property
+    def timers(self) -> TimersResource:
+        """``/timers``: Timer tracks an active time tracking session for a person."""
+        return self._typed_resource("timers", TimersResource)
+
+    @property
+    def timesheets(self) -> TimesheetsResource:
+        """``/timesheets``: Timesheet groups all time entries for a specific person on a
+        specific date."""
+        return self._typed_resource("timesheets", TimesheetsResource)
+
+    @property
+    def todos(self) -> TodosResource:
+        """``/todos``: Todo is a checklist item within a Task or Deal."""
+        return self._typed_resource("todos", TodosResource)
+
+    @property
+    def users(self) -> UsersResource:
+        """``/users``: User represents a login account in Productive."""
+        return self._typed_resource("users", UsersResource)
+
+    @property
+    def webhook_logs(self) -> WebhookLogsResource:
+        """``/webhook_logs``:"""
+        return self._typed_resource("webhook_logs", WebhookLogsResource)
+
+    @property
+    def webhooks(self) -> WebhooksResource:
+        """``/webhooks``:"""
+        return self._typed_resource("webhooks", WebhooksResource)
+
+    @property
+    def widgets(self) -> WidgetsResource:
+        """``/widgets``:"""
+        return self._typed_resource("widgets", WidgetsResource)
+
+    @property
+    def workflow_statuses(self) -> WorkflowStatusesResource:
+        """``/workflow_statuses``: Workflow Status is a named stage in a task's lifecycle within
+        a workflow (e.g., "To Do", "In Review", "Done")."""
+        return self._typed_resource("workflow_statuses", WorkflowStatusesResource)
+
+    @property
+    def workflows(self) -> WorkflowsResource:
+        """``/workflows``: Workflow defines the set of task statuses available in a project."""
+        return self._typed_resource("workflows", WorkflowsResource)

@@ -77,7 +77,7 @@ def test_max_items(runner: CliRunner, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["pull", "widgets", "--sandbox"], "unknown resource 'widgets'"),
+        (["pull", "gizmos", "--sandbox"], "unknown resource 'gizmos'"),
         (["pull", "invoices", "--sandbox", "--filter", "amount[gte]=1"], "unknown operator"),
         (["pull", "invoices", "--sandbox", "--filter", "no-equals-sign"], "NAME=VALUE"),
         (["pull", "invoices", "--sandbox", "--param", "group"], "NAME=VALUE"),

@@ -385,9 +385,9 @@ def test_to_many_relationship(value: Any, expected: list[dict[str, str]]) -> Non
 
 
 def test_list_of_refs_is_a_relationship_even_when_unregistered() -> None:
-    body = resource_document(None, "widgets", {"parts": [pa.Ref("parts", 1)]})
+    body = resource_document(None, "gizmos", {"parts": [pa.Ref("parts", 1)]})
     assert body == {
-        "data": {"type": "widgets", "relationships": {"parts": {"data": [ident("parts", 1)]}}}
+        "data": {"type": "gizmos", "relationships": {"parts": {"data": [ident("parts", 1)]}}}
     }
 
 
@@ -518,10 +518,10 @@ def test_unknown_attributes_and_relationships_are_kept() -> None:
             "invoices",
             1,
             {"invoiced_on": "2025-01-01", "brand_new_field": {"a": 1}},
-            brand_new_rel=to(ident("widgets", 9)),
+            brand_new_rel=to(ident("gizmos", 9)),
             another_rel=to(ident("gadgets", 3)),
         ),
-        resource("widgets", 9, {"size": 3}),
+        resource("gizmos", 9, {"size": 3}),
     )
     invoice = parse(body)
     assert invoice.brand_new_field == {"a": 1}
@@ -567,12 +567,12 @@ def test_attributes_property_is_typed_for_registered_attributes() -> None:
 
 
 def test_unregistered_type_is_a_plain_record() -> None:
-    widget = parse(document(resource("widgets", 1, {"size": 3}, owner=to(ident("people", 2)))))
-    assert type(widget) is pa.Record
-    assert (widget.type, widget.id) == ("widgets", "1")
-    assert widget.size == 3
-    assert widget.attributes == {"size": 3}
-    assert widget.owner == pa.Ref("people", "2")
+    gizmo = parse(document(resource("gizmos", 1, {"size": 3}, owner=to(ident("people", 2)))))
+    assert type(gizmo) is pa.Record
+    assert (gizmo.type, gizmo.id) == ("gizmos", "1")
+    assert gizmo.size == 3
+    assert gizmo.attributes == {"size": 3}
+    assert gizmo.owner == pa.Ref("people", "2")
 
 
 def test_numeric_ids_become_strings() -> None:
@@ -810,7 +810,7 @@ def test_record_classes_are_singular(type_: str, class_name: str) -> None:
 def test_repr_shows_type_and_id_only() -> None:
     invoice = record("invoices", 69, number="2025-7", note="secret note")
     assert repr(invoice) == "<Invoice type='invoices' id='69'>"
-    assert repr(record("widgets", 1, size=3)) == "<Record type='widgets' id='1'>"
+    assert repr(record("gizmos", 1, size=3)) == "<Record type='gizmos' id='1'>"
 
 
 @pytest.mark.parametrize("name", ["note", "id", "company", "brand_new"])
@@ -825,7 +825,7 @@ def test_records_are_immutable(name: str) -> None:
 
 
 def test_plain_records_are_immutable() -> None:
-    widget = record("widgets", 1, size=3)
+    gizmo = record("gizmos", 1, size=3)
     with pytest.raises(AttributeError):
-        widget.size = 4  # type: ignore[attr-defined]
-    assert widget.size == 3
+        gizmo.size = 4  # type: ignore[attr-defined]
+    assert gizmo.size == 3

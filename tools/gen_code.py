@@ -101,8 +101,29 @@ def fit(target: str, value: str) -> str:
     return f"{target} = (\n        {value}\n    )"
 
 
+def wrap_call(line: str) -> list[str]:
+    """A statement ending in a call, its arguments on their own line when it is too long."""
+    if len(line) <= 100 or "(" not in line:
+        return [line]
+    indent = line[: len(line) - len(line.lstrip())]
+    head, args = line.split("(", 1)
+    return [f"{head}(", f"{indent}    {args[:-1]}", f"{indent})"]
+
+
+def wrap_param(line: str) -> str:
+    """A parameter line ``name: A | B | None = None,`` broken over lines when too long."""
+    if len(line) <= 100 or ": " not in line or " = " not in line:
+        return line
+    indent = line[: len(line) - len(line.lstrip())]
+    name, rest = line.strip().split(": ", 1)
+    annotation, default = rest.rsplit(" = ", 1)
+    parts = annotation.split(" | ")
+    inner = "\n".join(f"{indent}    {'| ' if i else ''}{p}" for i, p in enumerate(parts))
+    return f"{indent}{name}: (\n{inner}\n{indent}) = {default}"
+
+
 def one_line(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text.split()).replace("\u2013", "-")
     return text.replace('"""', "'''").replace("\\", "\\\\")
 
 
@@ -185,7 +206,7 @@ def attribute_read_type(attr: AttributeSpec, names: Names) -> str:
 
 def attribute_doc(attr: AttributeSpec) -> str:
     parts = [attr.doc.rstrip(".") + "." if attr.doc else ""]
-    if attr.unit in UNITS:
+    if attr.unit in UNITS and not (attr.unit == "percentage" and "percent" in attr.doc.lower()):
         parts.append(UNITS[attr.unit])
     if attr.readonly:
         parts.append("Read-only.")
@@ -229,6 +250,7 @@ def models_module(registry: Registry, names: Names) -> str:
         "__all__ = [",
     ]
     exported = sorted({*names.enums.values(), *names.models.values(), "Record", "Ref"})
+    # (``__all__`` is sorted as ruff's RUF022 wants: plain string order.)
     out += [f'    "{name}",' for name in exported]
     out += ["]", "", ""]
     out.append("# " + "-" * 75 + " enums")
@@ -407,9 +429,9 @@ class ResourceWriter:
 
     def method(self, signature: list[str], doc: str, body: str) -> None:
         self.methods.append("")
-        self.methods += signature
+        self.methods += [wrap_param(line) for line in signature]
         self.methods += docstring(doc, "        ")
-        self.methods.append(f"        {body}")
+        self.methods += wrap_call(f"        {body}")
 
     def listing(self) -> None:
         spec, p = self.spec, self.prefix
@@ -709,7 +731,9 @@ def resources_module(registry: Registry, names: Names) -> str:
         "from ._transport import Timeouts",
         "from .models import (",
     ]
-    out += [f"    {name}," for name in sorted({*models_used, *enums_used})]
+    body = "\n".join(type_lines + class_lines)
+    used = {n for n in {*models_used, *enums_used} if re.search(rf"\b{n}\b", body)}
+    out += [f"    {name}," for name in sorted(used, key=str.lower)]
     out.append(")")
     out += type_lines
     out += class_lines
@@ -720,7 +744,8 @@ def resources_module(registry: Registry, names: Names) -> str:
     for spec in reports:
         out += ["", "    @property", f"    def {spec.name}(self) -> {names.resource(spec)}:"]
         out += docstring(f"``/{spec.path}``.", "        ")
-        out.append(f'        return self._typed_resource("{spec.name}", {names.resource(spec)})')
+        out += wrap_call(
+            f'        return self._typed_resource("{spec.name}", {names.resource(spec)})')
     out += ["", "", "class Collections(NamespaceBase):"]
     out += docstring("``client.<collection>``: every collection of the API, typed.", "    ")
     out += ["", "    @property", "    def reports(self) -> Reports:",
@@ -730,7 +755,8 @@ def resources_module(registry: Registry, names: Names) -> str:
         out += ["", "    @property", f"    def {spec.name}(self) -> {names.resource(spec)}:"]
         summary = (" " + spec.summary.rstrip(".") + ".") if spec.summary else ""
         out += docstring(f"``/{spec.path}``:{summary}", "        ")
-        out.append(f'        return self._typed_resource("{spec.name}", {names.resource(spec)})')
+        out += wrap_call(
+            f'        return self._typed_resource("{spec.name}", {names.resource(spec)})')
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -526,8 +526,9 @@ class Rules:
                body: Mapping[str, Any], query: MultiMapping[str]) -> Outcome:
         """Run a custom action: its handler in :mod:`._actions` if it has one. Without one:
         member actions apply the body's attributes and answer the record; collection actions
-        answer an empty list. Relationships in the body reach the handler as ``<name>_id``
-        attributes; a bulk body's ``data`` list as ``items``."""
+        answering a record create one from the body (POST: copy) or ask for what is missing
+        (422: merge without ids); others answer an empty list. Relationships in the body reach
+        the handler as ``<name>_id`` attributes; a bulk body's ``data`` list as ``items``."""
         from ._actions import HANDLERS, ActionCall  # _actions builds on this module
 
         data = body.get("data")
@@ -553,6 +554,16 @@ class Rules:
                 if errors:
                     return Outcome(422, errors=errors)
             return Outcome(200, record=record)
+        if action.result == "record" and action.method == "POST":
+            # A collection action answering one record (copy, machine ...): a new record made
+            # from the body, validated as a create.
+            created, errors = self.create(spec, {"attributes": attributes})
+            if created is None:
+                return Outcome(422, errors=errors)
+            return Outcome(201, record=created)
+        if action.result == "record":
+            # Answering one record without making one (merge): the API names what is missing.
+            return Outcome(422, errors=[invalid("id", "can't be blank")])
         return Outcome(200, records=[])
 
     # ------------------------------------------------------------------ reports

@@ -58,14 +58,17 @@ async def listing(client: pa.Productive) -> None:
 
 async def writes(client: pa.Productive) -> None:
     created = await client.invoices.create(
-        invoiced_on=dt.date(2026, 1, 1), currency="EUR", company=pa.Ref("companies", 1)
+        invoiced_on=dt.date(2026, 1, 1), currency="EUR", company=pa.Ref("companies", 1),
+        document_type=pa.Ref("document_types", 1),
     )
     assert_type(created, models.Invoice)
     assert_type(await client.invoices.finalize("1"), models.Invoice)
     assert_type(await client.deals.close(1, delivered_on=dt.date(2026, 1, 2)), models.Deal)
     await client.deals.update(1, nmae="x")  # type: ignore[call-arg]
     await client.deals.close(1, deliverd_on=dt.date(2026, 1, 2))  # type: ignore[call-arg]
-    await client.invoices.create(invoiced_on="2026-01-01")  # type: ignore[arg-type]
+    await client.invoices.create(  # type: ignore[call-arg]  # currency, company ... missing
+        invoiced_on=dt.date(2026, 1, 1)
+    )
     await client.people.delete(1)  # type: ignore[attr-defined]
     preview = await client.invoices.preview("1", budget_ids=[685])
     assert_type(
