@@ -1338,7 +1338,7 @@ class Booking(Record):
     canceler: Person | Ref | None = relationship("people")
     creator: Person | Ref | None = relationship("people")
     event: AbsenceCategory | Ref | None = relationship("events")
-    """Absence category for absence bookings (e.g"""
+    """Absence category for absence bookings (e.g. vacation, sick leave)"""
     organization: Organization | Ref | None = relationship("organizations")
     origin: Booking | Ref | None = relationship("bookings")
     person: Person | Ref | None = relationship("people")
@@ -1375,7 +1375,7 @@ class BookingReport(Record):
     date: dt.date | None = attribute("date")
     draft: bool | None = attribute("boolean")
     mandays: float | None = attribute("number")
-    people_custom_fields: Any = attribute("any")
+    people_custom_fields: dict[str, Any] | None = attribute("object")
     project_type: ProjectType | None = attribute("integer", enum=ProjectType)
     rejected_at: dt.datetime | None = attribute("datetime")
     stage_type: StageType | None = attribute("integer", enum=StageType)
@@ -1428,7 +1428,7 @@ class BudgetReport(Record):
     budget_client_access: bool | None = attribute("boolean")
     budget_closed_at: dt.datetime | None = attribute("datetime")
     budget_created_at: dt.datetime | None = attribute("datetime")
-    budget_custom_fields: Any = attribute("any")
+    budget_custom_fields: dict[str, Any] | None = attribute("object")
     budget_date: dt.date | None = attribute("date")
     budget_delivered_on: dt.date | None = attribute("date")
     budget_end_date: dt.date | None = attribute("date")
@@ -1436,7 +1436,7 @@ class BudgetReport(Record):
     budget_number: str | None = attribute("string")
     budget_purchase_order_number: str | None = attribute("string")
     budget_status: BudgetStatus | None = attribute("integer", enum=BudgetStatus)
-    budget_suffix: Any = attribute("any")
+    budget_suffix: str | None = attribute("string")
     budget_time_approval: bool | None = attribute("boolean")
     budget_warning_percentage: Any = attribute("any")
     closed_at: dt.datetime | None = attribute("datetime")
@@ -1535,7 +1535,7 @@ class CalendarEvent(Record):
     """
 
     calendar: str | None = attribute("string")
-    """Calendar provider name, e.g. Read-only."""
+    """Calendar provider name, e.g. "Google" or "Outlook". Read-only."""
     created_at: dt.datetime | None = attribute("datetime")
     """Read-only."""
     creator_email: str | None = attribute("string")
@@ -1665,17 +1665,17 @@ class CompanyReport(Record):
     company_billing_name: str | None = attribute("string")
     company_code: str | None = attribute("string")
     company_created_at: dt.datetime | None = attribute("datetime")
-    company_custom_fields: Any = attribute("any")
+    company_custom_fields: dict[str, Any] | None = attribute("object")
     company_last_activity_at: dt.datetime | None = attribute("datetime")
     company_name: str | None = attribute("string")
     contact_address: str | None = attribute("string")
-    contact_city: Any = attribute("any")
-    contact_country: Any = attribute("any")
-    contact_email: Any = attribute("any")
-    contact_phone: Any = attribute("any")
-    contact_state: Any = attribute("any")
-    contact_website: Any = attribute("any")
-    contact_zipcode: Any = attribute("any")
+    contact_city: str | None = attribute("string")
+    contact_country: str | None = attribute("string")
+    contact_email: str | None = attribute("string")
+    contact_phone: str | None = attribute("string")
+    contact_state: str | None = attribute("string")
+    contact_website: str | None = attribute("string")
+    contact_zipcode: str | None = attribute("string")
     count: int | None = attribute("integer")
     created_at: dt.datetime | None = attribute("datetime")
     custom_fields: dict[str, Any] | None = attribute("object")
@@ -1777,7 +1777,7 @@ class CustomField(Record):
     ``custom_fields`` (``/custom_fields``)."""
 
     aggregation_type_id: int | None = attribute("integer")
-    """Aggregation method used for number custom fields (e.g."""
+    """Aggregation method used for number custom fields (e.g. sum, average)."""
     archived_at: dt.datetime | None = attribute("datetime")
     """Read-only."""
     created_at: dt.datetime | None = attribute("datetime")
@@ -1785,7 +1785,7 @@ class CustomField(Record):
     data_type_id: CustomFieldDataType | None = attribute("integer", enum=CustomFieldDataType)
     description: str | None = attribute("string")
     formatting_type_id: int | None = attribute("integer")
-    """Display formatting for number custom fields (e.g."""
+    """Display formatting for number custom fields (e.g. plain number, percentage, currency)."""
     global_: bool | None = attribute("boolean", name="global")
     """Defines if the custom field is global (not bound to a project)."""
     name: str | None = attribute("string")
@@ -1977,7 +1977,8 @@ class Deal(Record):
     """Deal notes or description (HTML content)."""
     note_interpolated: str | None = attribute("string")
     number: str | None = attribute("string")
-    open_hours: Any = attribute("any")
+    open_hours: float | None = attribute("number", unit="hours")
+    """In hours."""
     pending_invoicing: int | None = attribute("money", unit="cents")
     """Revenue recognized but not yet invoiced in cents. Money in cents (integer subunits of the
     currency). Read-only."""
@@ -1996,7 +1997,7 @@ class Deal(Record):
     profit_default: int | None = attribute("money", unit="cents")
     """Money in cents (integer subunits of the currency)."""
     profit_margin: Decimal | None = attribute("decimal", unit="percentage")
-    """Profit as a percentage of revenue (0-100 scale, e.g. Read-only."""
+    """Profit as a percentage of revenue (0-100 scale, e.g. 75.5 means 75.5%). Read-only."""
     profit_margin_default: Decimal | None = attribute("decimal", unit="percentage")
     """A percentage (0-100)."""
     profit_margin_normalized: Decimal | None = attribute("decimal", unit="percentage")
@@ -2128,7 +2129,7 @@ class DealReport(Record):
     deal_client_access: bool | None = attribute("boolean")
     deal_closed_at: dt.datetime | None = attribute("datetime")
     deal_created_at: dt.datetime | None = attribute("datetime")
-    deal_custom_fields: Any = attribute("any")
+    deal_custom_fields: dict[str, Any] | None = attribute("object")
     deal_date: dt.date | None = attribute("date")
     deal_end_date: dt.date | None = attribute("date")
     deal_last_activity_at: dt.datetime | None = attribute("datetime")
@@ -2142,7 +2143,7 @@ class DealReport(Record):
     deal_sales_closed_at: dt.datetime | None = attribute("datetime")
     deal_sales_closed_on: dt.date | None = attribute("date")
     deal_sales_status_updated_at: dt.datetime | None = attribute("datetime")
-    deal_suffix: Any = attribute("any")
+    deal_suffix: str | None = attribute("string")
     deal_time_approval: bool | None = attribute("boolean")
     deal_todo_due_date: dt.date | None = attribute("date")
     deal_won_date: dt.date | None = attribute("date")
@@ -2331,7 +2332,7 @@ class EInvoiceConfiguration(Record):
     """Whether to include a PDF attachment when sending e-invoices."""
     kpd_code_mapping: dict[str, Any] | None = attribute("object")
     """Maps service type IDs to KPD code IDs for automatic KPD code assignment on line items
-    (e.g."""
+    (e.g. {"123": "456"} means service type 123 maps to KPD code 456)."""
     ksef_enabled: bool | None = attribute("boolean")
     """Whether Polish KSeF e-invoicing is enabled."""
     mer_enabled: bool | None = attribute("boolean")
@@ -2411,7 +2412,7 @@ class EmailThread(Record):
     linked_id: str | None = attribute("string")
     """ID of linked Productive resource. Read-only."""
     linked_type: str | None = attribute("string")
-    """Type of linked Productive resource (e.g. Read-only."""
+    """Type of linked Productive resource (e.g. Deal, Project). Read-only."""
     participants: list[dict[str, Any]] | None = attribute("array")
     """Thread participants — array of {type: "To"|"From"|"Cc"|"Bcc", name: string, address:
     string}. Read-only."""
@@ -2461,7 +2462,7 @@ class EntitlementReport(Record):
     end_date: dt.date | None = attribute("date")
     entitlement_end_date: dt.date | None = attribute("date")
     entitlement_start_date: dt.date | None = attribute("date")
-    people_custom_fields: Any = attribute("any")
+    people_custom_fields: dict[str, Any] | None = attribute("object")
     start_date: dt.date | None = attribute("date")
     total_allocated: float | None = attribute("number", unit="days")
     """In days."""
@@ -2492,8 +2493,9 @@ class ExchangeRate(Record):
 
 @model("expenses")
 class Expense(Record):
-    """Expense is a non-labor cost logged against a Service in a Deal or Budget (e.g. JSON:API
-    type ``expenses`` (``/expenses``)."""
+    """Expense is a non-labor cost logged against a Service in a Deal or Budget (e.g. travel,
+    accommodation, software licenses, subcontractors, stock purchases). JSON:API type
+    ``expenses`` (``/expenses``)."""
 
     amount: int | None = attribute("money", unit="cents")
     """Total expense cost in cents. Money in cents (integer subunits of the currency)."""
@@ -2607,7 +2609,7 @@ class ExpenseLineItem(Record):
     quantity: Decimal | None = attribute("decimal")
     """Number of units."""
     unit_price: dict[str, Any] | None = attribute("object")
-    """Unit price as a money object, e.g. Read-only."""
+    """Unit price as a money object, e.g. {amount: "100.00", currency: "USD"}. Read-only."""
     expense: Expense | Ref | None = relationship("expenses")
     """The expense this line item belongs to"""
     tax_rate: TaxRate | Ref | None = relationship("tax_rates")
@@ -2639,7 +2641,7 @@ class ExpenseReport(Record):
     paid_on: dt.date | None = attribute("date")
     pay_on: dt.date | None = attribute("date")
     project_id: int | None = attribute("integer")
-    quantity: Any = attribute("any")
+    quantity: Decimal | None = attribute("decimal")
     quarter: Any = attribute("any")
     quote_type: Any = attribute("any")
     reimbursed_on: dt.date | None = attribute("date")
@@ -2694,7 +2696,7 @@ class FinancialItemReport(Record):
     custom_fields: dict[str, Any] | None = attribute("object")
     date: dt.date | None = attribute("date")
     financial_item_date: dt.date | None = attribute("date")
-    financial_item_description: Any = attribute("any")
+    financial_item_description: str | None = attribute("string")
     financial_item_type: Any = attribute("any")
     future: Any = attribute("any")
     project_type_id: ProjectType | None = attribute("integer", enum=ProjectType)
@@ -2771,8 +2773,8 @@ class Folder(Record):
 
 @model("holidays")
 class Holiday(Record):
-    """Holiday is a specific non-working day within a Holiday Calendar (e.g. JSON:API type
-    ``holidays`` (``/holidays``)."""
+    """Holiday is a specific non-working day within a Holiday Calendar (e.g. Christmas, New
+    Year, Independence Day). JSON:API type ``holidays`` (``/holidays``)."""
 
     date: dt.date | None = attribute("date")
     name: str | None = attribute("string")
@@ -3295,7 +3297,7 @@ class InvoiceReport(Record):
     fiscalization_status: Any = attribute("any")
     invoice_aging: Any = attribute("any")
     invoice_created_at: dt.datetime | None = attribute("datetime")
-    invoice_custom_fields: Any = attribute("any")
+    invoice_custom_fields: dict[str, Any] | None = attribute("object")
     invoice_delivery_on: dt.date | None = attribute("date")
     invoice_discount: Any = attribute("any")
     invoice_invoiced_on: dt.date | None = attribute("date")
@@ -3370,7 +3372,7 @@ class KPDCode(Record):
     in others)."""
 
     code: str | None = attribute("string")
-    """The classification code (e.g. Read-only."""
+    """The classification code (e.g. "01.11.71"). Read-only."""
     is_kpd: bool | None = attribute("boolean")
     """True for KPD codes (8-char), false for NKD codes (shorter). Read-only."""
     kpd_name: str | None = attribute("string")
@@ -3465,8 +3467,9 @@ class LineItemReport(Record):
 
 @model("lost_reasons")
 class LostReason(Record):
-    """Lost Reason is a configurable label explaining why a deal was lost (e.g. JSON:API type
-    ``lost_reasons`` (``/lost_reasons``)."""
+    """Lost Reason is a configurable label explaining why a deal was lost (e.g. "Price too
+    high", "Went with competitor", "Unrealistic timeline"). JSON:API type ``lost_reasons``
+    (``/lost_reasons``)."""
 
     name: str | None = attribute("string")
 
@@ -3587,13 +3590,13 @@ class Organization(Record):
     invoice_timesheet_export_configuration: Any = attribute("any")
     limited_service_types: Any = attribute("any")
     locale: str | None = attribute("string")
-    """Default locale for the organization (e.g."""
+    """Default locale for the organization (e.g. en, de, fr)."""
     man_day_minutes: int | None = attribute("integer", unit="minutes")
     """Number of minutes in a man-day, used for converting time to man-days in reports. In
     minutes."""
     name: str | None = attribute("string")
     number_format_id: int | None = attribute("integer")
-    """Number display format preference (e.g."""
+    """Number display format preference (e.g. decimal/thousand separators)."""
     numbering_format_settings: dict[str, Any] | None = attribute("object")
     onboarding_progress: Any = attribute("any")
     open_budget_recognition_date_id: int | None = attribute("integer")
@@ -3613,7 +3616,7 @@ class Organization(Record):
     subsidiary_count: int | None = attribute("integer")
     time_display_id: int | None = attribute("integer")
     time_format_id: int | None = attribute("integer")
-    """Time display format preference (e.g."""
+    """Time display format preference (e.g. 12h vs 24h)."""
     time_locking: Any = attribute("any")
     time_locking_interval: Any = attribute("any")
     time_locking_period_id: int | None = attribute("integer")
@@ -3685,7 +3688,7 @@ class OrganizationSubscription(Record):
 
     active_products: Any = attribute("any")
     billing_address: str | None = attribute("string")
-    billing_email: Any = attribute("any")
+    billing_email: str | None = attribute("string")
     billing_group_seats: Any = attribute("any")
     current_plan: dict[str, Any] | None = attribute("object")
     """Read-only."""
@@ -3826,7 +3829,7 @@ class PaymentReport(Record):
     month: Any = attribute("any")
     payment_date: dt.date | None = attribute("date")
     payment_external_id: int | None = attribute("integer")
-    payment_note: Any = attribute("any")
+    payment_note: str | None = attribute("string")
     payment_paid_on: dt.date | None = attribute("date")
     payment_written_off_on: dt.date | None = attribute("date")
     quarter: Any = attribute("any")
@@ -3890,7 +3893,7 @@ class Person(Record):
     """Date when the contact was archived (soft-deleted). Read-only."""
     autotracking: bool | None = attribute("boolean")
     """Whether automatic time tracking is enabled for this person."""
-    availabilities: dict[str, Any] | None = attribute("object")
+    availabilities: list[Any] | None = attribute("array")
     """Serialized salary/engagement periods defining the person's working schedule. Read-only.
     """
     avatar_url: str | None = attribute("string")
@@ -3929,12 +3932,12 @@ class Person(Record):
     role_id: int | None = attribute("integer")
     sample_data: bool | None = attribute("boolean")
     status_emoji: str | None = attribute("string")
-    """Custom status emoji set by the person (e.g. Read-only."""
+    """Custom status emoji set by the person (e.g. vacation, focus mode). Read-only."""
     status_expires_at: dt.datetime | None = attribute("datetime")
     """When the custom status automatically expires. Read-only."""
     status_id: int | None = attribute("integer")
     status_text: str | None = attribute("string")
-    """Custom status text set by the person (e.g. Read-only."""
+    """Custom status text set by the person (e.g. "On vacation until Monday"). Read-only."""
     subscriber_ids: list[Any] | None = attribute("array")
     tag_list: list[str] | None = attribute("array")
     time_off_status_sync: bool | None = attribute("boolean")
@@ -3978,13 +3981,13 @@ class PersonReport(Record):
 
     autotracking: bool | None = attribute("boolean")
     contact_address: str | None = attribute("string")
-    contact_city: Any = attribute("any")
-    contact_country: Any = attribute("any")
-    contact_email: Any = attribute("any")
-    contact_phone: Any = attribute("any")
-    contact_state: Any = attribute("any")
-    contact_website: Any = attribute("any")
-    contact_zipcode: Any = attribute("any")
+    contact_city: str | None = attribute("string")
+    contact_country: str | None = attribute("string")
+    contact_email: str | None = attribute("string")
+    contact_phone: str | None = attribute("string")
+    contact_state: str | None = attribute("string")
+    contact_website: str | None = attribute("string")
+    contact_zipcode: str | None = attribute("string")
     count: int | None = attribute("integer")
     created_at: dt.datetime | None = attribute("datetime")
     custom_fields: dict[str, Any] | None = attribute("object")
@@ -3995,9 +3998,9 @@ class PersonReport(Record):
     offboarding_status: Any = attribute("any")
     person_active_teams: Any = attribute("any")
     person_created_at: dt.datetime | None = attribute("datetime")
-    person_custom_fields: Any = attribute("any")
+    person_custom_fields: dict[str, Any] | None = attribute("object")
     person_deactivated_at: dt.datetime | None = attribute("datetime")
-    person_email: Any = attribute("any")
+    person_email: str | None = attribute("string")
     person_first_name: str | None = attribute("string")
     person_joined_at: dt.datetime | None = attribute("datetime")
     person_last_activity_at: dt.datetime | None = attribute("datetime")
@@ -4006,7 +4009,7 @@ class PersonReport(Record):
     person_name: str | None = attribute("string")
     person_role_id: int | None = attribute("integer")
     person_status: PersonStatus | None = attribute("integer", enum=PersonStatus)
-    person_title: Any = attribute("any")
+    person_title: str | None = attribute("string")
     person_type: PersonType | None = attribute("integer", enum=PersonType)
     quarter: Any = attribute("any")
     role_id: int | None = attribute("integer")
@@ -4109,7 +4112,7 @@ class PriceReport(Record):
     booking_tracking_enabled: bool | None = attribute("boolean")
     count: int | None = attribute("integer")
     expense_tracking_enabled: bool | None = attribute("boolean")
-    price_description: Any = attribute("any")
+    price_description: str | None = attribute("string")
     price_name: str | None = attribute("string")
     price_quantity: Any = attribute("any")
     rate_card_status: Any = attribute("any")
@@ -4192,7 +4195,7 @@ class ProjectReport(Record):
     last_activity_at: dt.datetime | None = attribute("datetime")
     month: Any = attribute("any")
     project_created_at: dt.datetime | None = attribute("datetime")
-    project_custom_fields: Any = attribute("any")
+    project_custom_fields: dict[str, Any] | None = attribute("object")
     project_last_activity_at: dt.datetime | None = attribute("datetime")
     project_name: str | None = attribute("string")
     project_number: str | None = attribute("string")
@@ -4305,7 +4308,7 @@ class ProposalReport(Record):
     name: str | None = attribute("string")
     sent_at: dt.datetime | None = attribute("datetime")
     signed: Any = attribute("any")
-    signed_by_email: Any = attribute("any")
+    signed_by_email: str | None = attribute("string")
     status: Any = attribute("any")
     status_changed_at: dt.datetime | None = attribute("datetime")
     total_budget_total: int | None = attribute("money", unit="cents")
@@ -4507,7 +4510,7 @@ class ResourceRequest(Record):
     created_at: dt.datetime | None = attribute("datetime")
     """ISO timestamp when the resource request was created. Read-only."""
     currency: str | None = attribute("string")
-    """Currency code for the cost rate (e.g."""
+    """Currency code for the cost rate (e.g. USD, EUR)."""
     custom_fields: dict[str, Any] | None = attribute("object")
     """Employee custom field values."""
     ended_on: dt.date | None = attribute("date")
@@ -4616,8 +4619,9 @@ class SalaryReport(Record):
     date: dt.date | None = attribute("date")
     engagement_ended_on: dt.date | None = attribute("date")
     engagement_started_on: dt.date | None = attribute("date")
-    estimated_weekly_hours: Any = attribute("any")
-    people_custom_fields: Any = attribute("any")
+    estimated_weekly_hours: float | None = attribute("number", unit="hours")
+    """In hours."""
+    people_custom_fields: dict[str, Any] | None = attribute("object")
     salary_id: int | None = attribute("integer")
     salary_type_id: SalaryType | None = attribute("integer", enum=SalaryType)
     time: int | None = attribute("integer", unit="minutes")
@@ -4653,7 +4657,7 @@ class Scenario(Record):
     created_at: dt.datetime | None = attribute("datetime")
     """When the scenario was created. Read-only."""
     currency: str | None = attribute("string")
-    """Currency code for this scenario (e.g."""
+    """Currency code for this scenario (e.g. EUR, USD)."""
     date: dt.date | None = attribute("date")
     """Start date of the scenario."""
     description: str | None = attribute("string")
@@ -4773,7 +4777,8 @@ class ScenarioService(Record):
     name: str | None = attribute("string")
     position: int | None = attribute("integer")
     price: int | None = attribute("money", unit="cents")
-    """Per-unit rate in cents (e.g. Money in cents (integer subunits of the currency)."""
+    """Per-unit rate in cents (e.g. hourly rate). Money in cents (integer subunits of the
+    currency)."""
     profit: int | None = attribute("money", unit="cents")
     """Money in cents (integer subunits of the currency). Read-only."""
     quantity: Decimal | None = attribute("decimal")
@@ -4819,7 +4824,7 @@ class Section(Record):
 @model("services")
 class Service(Record):
     """Service is a line item on a Deal or Budget representing a type of work to be delivered
-    (e.g. JSON:API type ``services`` (``/services``)."""
+    (e.g. Design, Development, Consulting). JSON:API type ``services`` (``/services``)."""
 
     billable: bool | None = attribute("boolean")
     """Is the service billable to the client?."""
@@ -4935,7 +4940,8 @@ class Service(Record):
     position: int | None = attribute("integer")
     """Position of the service in the Section."""
     price: int | None = attribute("money", unit="cents")
-    """Per-unit rate in cents (e.g. Money in cents (integer subunits of the currency)."""
+    """Per-unit rate in cents (e.g. hourly rate for hour-based services). Money in cents
+    (integer subunits of the currency)."""
     price_default: int | None = attribute("money", unit="cents")
     """Money in cents (integer subunits of the currency)."""
     price_normalized: int | None = attribute("money", unit="cents")
@@ -4957,7 +4963,8 @@ class Service(Record):
     projected_revenue_normalized: int | None = attribute("money", unit="cents")
     """Money in cents (integer subunits of the currency)."""
     quantity: Decimal | None = attribute("decimal")
-    """Quantity in pieces, hours or days that service is budgeting for (e.g."""
+    """Quantity in pieces, hours or days that service is budgeting for (e.g. 10 pieces, 10
+    hours, 10 days)."""
     revenue: int | None = attribute("money", unit="cents")
     """Revenue made on the service (affects profit). Money in cents (integer subunits of the
     currency). Read-only."""
@@ -5019,12 +5026,12 @@ class ServiceReport(Record):
     billing_type: BillingType | None = attribute("integer", enum=BillingType)
     booking_tracking_enabled: bool | None = attribute("boolean")
     budget_cap_enabled: bool | None = attribute("boolean")
-    budget_custom_fields: Any = attribute("any")
+    budget_custom_fields: dict[str, Any] | None = attribute("object")
     budget_status: BudgetStatus | None = attribute("integer", enum=BudgetStatus)
     count: int | None = attribute("integer")
     custom_fields: dict[str, Any] | None = attribute("object")
     date: dt.date | None = attribute("date")
-    deal_custom_fields: Any = attribute("any")
+    deal_custom_fields: dict[str, Any] | None = attribute("object")
     expense_tracking_enabled: bool | None = attribute("boolean")
     limitation_type: LimitationType | None = attribute("integer", enum=LimitationType)
     project_type: ProjectType | None = attribute("integer", enum=ProjectType)
@@ -5033,7 +5040,7 @@ class ServiceReport(Record):
     section_position: Any = attribute("any")
     service_billable: Any = attribute("any")
     service_deal_date: dt.date | None = attribute("date")
-    service_description: Any = attribute("any")
+    service_description: str | None = attribute("string")
     service_discount: Any = attribute("any")
     service_markup: Any = attribute("any")
     service_name: str | None = attribute("string")
@@ -5114,8 +5121,9 @@ class ServiceReport(Record):
 
 @model("service_types")
 class ServiceType(Record):
-    """Service Type categorizes the kinds of work an organization delivers (e.g. JSON:API type
-    ``service_types`` (``/service_types``)."""
+    """Service Type categorizes the kinds of work an organization delivers (e.g. Design,
+    Development, Project Management, Consulting). JSON:API type ``service_types``
+    (``/service_types``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
     """Read-only."""
@@ -5127,7 +5135,7 @@ class ServiceType(Record):
 @model("service_type_assignments")
 class ServiceTypeAssignment(Record):
     """Service Type Assignment is a junction record linking a person to a service type,
-    indicating which categories of work they perform (e.g. JSON:API type
+    indicating which categories of work they perform (e.g. Design, Development). JSON:API type
     ``service_type_assignments`` (``/service_type_assignments``)."""
 
     person: Person | Ref | None = relationship("people")
@@ -5202,19 +5210,20 @@ class SlackUser(Record):
     real_name: str | None = attribute("string")
     """Full real name from the user's Slack profile. Read-only."""
     status_emoji: str | None = attribute("string")
-    """Custom status emoji set by the user (e.g. Read-only."""
+    """Custom status emoji set by the user (e.g. :calendar:). Read-only."""
     status_text: str | None = attribute("string")
-    """Custom status text set by the user (e.g. Read-only."""
+    """Custom status text set by the user (e.g. "In a meeting"). Read-only."""
     timezone: str | None = attribute("string")
-    """IANA timezone identifier from the user's Slack settings (e.g. Read-only."""
+    """IANA timezone identifier from the user's Slack settings (e.g. Europe/Zagreb). Read-only.
+    """
     title: str | None = attribute("string")
     """Job title or role set in the user's Slack profile. Read-only."""
 
 
 @model("subsidiaries")
 class Subsidiary(Record):
-    """Subsidiary represents a legal entity within an Organization (e.g. JSON:API type
-    ``subsidiaries`` (``/subsidiaries``)."""
+    """Subsidiary represents a legal entity within an Organization (e.g. regional offices,
+    divisions, brands). JSON:API type ``subsidiaries`` (``/subsidiaries``)."""
 
     archived_at: dt.datetime | None = attribute("datetime")
     facility_costs: Any = attribute("any")
@@ -5424,7 +5433,7 @@ class TaskReport(Record):
     status: Any = attribute("any")
     task_closed_at: dt.datetime | None = attribute("datetime")
     task_created_at: dt.datetime | None = attribute("datetime")
-    task_custom_fields: Any = attribute("any")
+    task_custom_fields: dict[str, Any] | None = attribute("object")
     task_due_date: dt.date | None = attribute("date")
     task_last_activity_at: dt.datetime | None = attribute("datetime")
     task_number: str | None = attribute("string")
@@ -5543,7 +5552,8 @@ class TimeEntry(Record):
     rejected_reason: str | None = attribute("string")
     """Reason for rejecting the time entry."""
     started_at: dt.datetime | None = attribute("datetime")
-    """When the work started, as an ISO 8601 datetime with timezone offset (e.g."""
+    """When the work started, as an ISO 8601 datetime with timezone offset (e.g.
+    "2026-03-12T09:00:00+01:00")."""
     submitted: bool | None = attribute("boolean")
     """Whether the time entry was submitted as a Timesheet. Read-only."""
     time: int | None = attribute("integer", unit="minutes")
@@ -5591,7 +5601,8 @@ class TimeEntryReport(Record):
     date: dt.date | None = attribute("date")
     day: Any = attribute("any")
     ended_at: dt.datetime | None = attribute("datetime")
-    intercompany_hours: Any = attribute("any")
+    intercompany_hours: float | None = attribute("number", unit="hours")
+    """In hours."""
     invoiced: int | None = attribute("money", unit="cents")
     """Money in cents (integer subunits of the currency)."""
     invoicing_status: Any = attribute("any")
@@ -5600,7 +5611,7 @@ class TimeEntryReport(Record):
     jira_issue_summary: Any = attribute("any")
     last_activity_at: dt.datetime | None = attribute("datetime")
     month: Any = attribute("any")
-    people_custom_fields: Any = attribute("any")
+    people_custom_fields: dict[str, Any] | None = attribute("object")
     project_type_id: ProjectType | None = attribute("integer", enum=ProjectType)
     quarter: Any = attribute("any")
     section_name: str | None = attribute("string")
@@ -5674,7 +5685,7 @@ class TimeReport(Record):
     billable_time: int | None = attribute("integer", unit="minutes")
     """In minutes."""
     billing_type: BillingType | None = attribute("integer", enum=BillingType)
-    bookings_custom_fields: Any = attribute("any")
+    bookings_custom_fields: dict[str, Any] | None = attribute("object")
     capacity: int | None = attribute("integer", unit="minutes")
     """In minutes."""
     client_time: int | None = attribute("integer", unit="minutes")
@@ -5700,8 +5711,8 @@ class TimeReport(Record):
     month: Any = attribute("any")
     paid_event_time: int | None = attribute("integer", unit="minutes")
     """In minutes."""
-    people_custom_fields: Any = attribute("any")
-    person_title: Any = attribute("any")
+    people_custom_fields: dict[str, Any] | None = attribute("object")
+    person_title: str | None = attribute("string")
     person_type: PersonType | None = attribute("integer", enum=PersonType)
     quarter: Any = attribute("any")
     recognized_scheduled_time: int | None = attribute("integer", unit="minutes")
@@ -5893,7 +5904,8 @@ class View(Record):
     exchange_date: dt.date | None = attribute("date")
     export_params: dict[str, Any] | None = attribute("object")
     filterable_collection: str | None = attribute("string")
-    """Type of objects the view is made for (e.g. Read-only."""
+    """Type of objects the view is made for (e.g. "tasks", "deals", "people", etc.). Read-only.
+    """
     filterable_id: int | None = attribute("integer")
     filterable_type: Any = attribute("any")
     formulas: Any = attribute("any")

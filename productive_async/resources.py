@@ -2353,7 +2353,7 @@ class DealsCreate(TypedDict, total=False):
     """The body of ``POST /deals``: attributes, and relationships as a record, a
     :class:`~productive_async.Ref` or an id."""
 
-    budget: Required[bool | None]
+    budget: bool | None
     budget_warning: float | None
     client_access: bool | None
     color_id: int | None
@@ -2380,7 +2380,7 @@ class DealsCreate(TypedDict, total=False):
     manual_invoicing_status_id: int | None
     name: Required[str | None]
     note: str | None
-    open_hours: Any
+    open_hours: float | None
     origin_deal: Deal | Ref | str | int | None
     position: int | None
     probability: int | None
@@ -2438,7 +2438,7 @@ class DealsUpdate(TypedDict, total=False):
     manual_invoicing_status_id: int | None
     name: str | None
     note: str | None
-    open_hours: Any
+    open_hours: float | None
     origin_deal: Deal | Ref | str | int | None
     position: int | None
     probability: int | None
@@ -4533,7 +4533,7 @@ class OrganizationSubscriptionsUpdate(TypedDict, total=False):
 
     active_products: Any
     billing_address: str | None
-    billing_email: Any
+    billing_email: str | None
     billing_group_seats: Any
     plan_cycle: Any
     plan_type: Any
@@ -11451,10 +11451,10 @@ class DealsResource(ResourceBase[Deal]):
         **values: Unpack[DealsCreate],
     ) -> Deal:
         """``POST /deals`` with ``{"data": {"type": "deals", "attributes", "relationships"}}``
-        -> the new record (201). Fields: budget (required), budget_warning, client_access,
-        color_id, company (required, relationship), contact (relationship), currency,
-        custom_fields, date, deal_status (relationship), deal_type_id (required), deal_value
-        (cents), deal_value_source, delivered_on, designated_approver (relationship),
+        -> the new record (201). Fields: budget, budget_warning, client_access, color_id,
+        company (required, relationship), contact (relationship), currency, custom_fields, date,
+        deal_status (relationship), deal_type_id (required), deal_value (cents),
+        deal_value_source, delivered_on, designated_approver (relationship),
         destroy_future_bookings, document_type (relationship), editor_config, end_date,
         expense_approval, lost_comment, lost_reason (relationship), man_day_minutes (minutes),
         manual_invoicing_reason, manual_invoicing_status_id, name (required), note, open_hours,
@@ -12462,8 +12462,9 @@ class ExpenseReportsResource(ResourceBase[ExpenseReport]):
 
 class ExpensesResource(ResourceBase[Expense]):
     """``/expenses``: Expense is a non-labor cost logged against a Service in a Deal or Budget
-    (e.g. Records are :class:`~productive_async.models.Expense` (JSON:API type ``expenses``);
-    rate class: standard."""
+    (e.g. travel, accommodation, software licenses, subcontractors, stock purchases). Records
+    are :class:`~productive_async.models.Expense` (JSON:API type ``expenses``); rate class:
+    standard."""
 
     def list(
         self,
@@ -13036,8 +13037,9 @@ class HolidayCalendarsResource(ResourceBase[HolidayCalendar]):
 
 class HolidaysResource(ResourceBase[Holiday]):
     """``/holidays``: Holiday is a specific non-working day within a Holiday Calendar (e.g.
-    Records are :class:`~productive_async.models.Holiday` (JSON:API type ``holidays``); rate
-    class: standard."""
+    Christmas, New Year, Independence Day). Records are
+    :class:`~productive_async.models.Holiday` (JSON:API type ``holidays``); rate class:
+    standard."""
 
     def list(
         self,
@@ -13959,8 +13961,9 @@ class LineItemsResource(ResourceBase[LineItem]):
 
 class LostReasonsResource(ResourceBase[LostReason]):
     """``/lost_reasons``: Lost Reason is a configurable label explaining why a deal was lost
-    (e.g. Records are :class:`~productive_async.models.LostReason` (JSON:API type
-    ``lost_reasons``); rate class: standard."""
+    (e.g. "Price too high", "Went with competitor", "Unrealistic timeline"). Records are
+    :class:`~productive_async.models.LostReason` (JSON:API type ``lost_reasons``); rate class:
+    standard."""
 
     def list(
         self,
@@ -17432,9 +17435,9 @@ class ServiceReportsResource(ResourceBase[ServiceReport]):
 
 class ServiceTypeAssignmentsResource(ResourceBase[ServiceTypeAssignment]):
     """``/service_type_assignments``: Service Type Assignment is a junction record linking a
-    person to a service type, indicating which categories of work they perform (e.g. Records are
-    :class:`~productive_async.models.ServiceTypeAssignment` (JSON:API type
-    ``service_type_assignments``); rate class: standard."""
+    person to a service type, indicating which categories of work they perform (e.g. Design,
+    Development). Records are :class:`~productive_async.models.ServiceTypeAssignment` (JSON:API
+    type ``service_type_assignments``); rate class: standard."""
 
     def list(
         self,
@@ -17520,8 +17523,9 @@ class ServiceTypeAssignmentsResource(ResourceBase[ServiceTypeAssignment]):
 
 class ServiceTypesResource(ResourceBase[ServiceType]):
     """``/service_types``: Service Type categorizes the kinds of work an organization delivers
-    (e.g. Records are :class:`~productive_async.models.ServiceType` (JSON:API type
-    ``service_types``); rate class: standard."""
+    (e.g. Design, Development, Project Management, Consulting). Records are
+    :class:`~productive_async.models.ServiceType` (JSON:API type ``service_types``); rate class:
+    standard."""
 
     def list(
         self,
@@ -17623,8 +17627,9 @@ class ServiceTypesResource(ResourceBase[ServiceType]):
 
 class ServicesResource(ResourceBase[Service]):
     """``/services``: Service is a line item on a Deal or Budget representing a type of work to
-    be delivered (e.g. Records are :class:`~productive_async.models.Service` (JSON:API type
-    ``services``); rate class: standard."""
+    be delivered (e.g. Design, Development, Consulting). Records are
+    :class:`~productive_async.models.Service` (JSON:API type ``services``); rate class:
+    standard."""
 
     def list(
         self,
@@ -17828,8 +17833,9 @@ class SessionsResource(ResourceBase[Session]):
 
 class SubsidiariesResource(ResourceBase[Subsidiary]):
     """``/subsidiaries``: Subsidiary represents a legal entity within an Organization (e.g.
-    Records are :class:`~productive_async.models.Subsidiary` (JSON:API type ``subsidiaries``);
-    rate class: standard."""
+    regional offices, divisions, brands). Records are
+    :class:`~productive_async.models.Subsidiary` (JSON:API type ``subsidiaries``); rate class:
+    standard."""
 
     def list(
         self,
@@ -20569,7 +20575,8 @@ class Collections(NamespaceBase):
     @property
     def expenses(self) -> ExpensesResource:
         """``/expenses``: Expense is a non-labor cost logged against a Service in a Deal or
-        Budget (e.g."""
+        Budget (e.g. travel, accommodation, software licenses, subcontractors, stock purchases).
+        """
         return self._typed_resource("expenses", ExpensesResource)
 
     @property
@@ -20593,7 +20600,7 @@ class Collections(NamespaceBase):
     @property
     def holidays(self) -> HolidaysResource:
         """``/holidays``: Holiday is a specific non-working day within a Holiday Calendar (e.g.
-        """
+        Christmas, New Year, Independence Day)."""
         return self._typed_resource("holidays", HolidaysResource)
 
     @property
@@ -20638,7 +20645,7 @@ class Collections(NamespaceBase):
     @property
     def lost_reasons(self) -> LostReasonsResource:
         """``/lost_reasons``: Lost Reason is a configurable label explaining why a deal was lost
-        (e.g."""
+        (e.g. "Price too high", "Went with competitor", "Unrealistic timeline")."""
         return self._typed_resource("lost_reasons", LostReasonsResource)
 
     @property
@@ -20803,19 +20810,20 @@ class Collections(NamespaceBase):
     @property
     def service_type_assignments(self) -> ServiceTypeAssignmentsResource:
         """``/service_type_assignments``: Service Type Assignment is a junction record linking a
-        person to a service type, indicating which categories of work they perform (e.g."""
+        person to a service type, indicating which categories of work they perform (e.g. Design,
+        Development)."""
         return self._typed_resource("service_type_assignments", ServiceTypeAssignmentsResource)
 
     @property
     def service_types(self) -> ServiceTypesResource:
         """``/service_types``: Service Type categorizes the kinds of work an organization
-        delivers (e.g."""
+        delivers (e.g. Design, Development, Project Management, Consulting)."""
         return self._typed_resource("service_types", ServiceTypesResource)
 
     @property
     def services(self) -> ServicesResource:
         """``/services``: Service is a line item on a Deal or Budget representing a type of work
-        to be delivered (e.g."""
+        to be delivered (e.g. Design, Development, Consulting)."""
         return self._typed_resource("services", ServicesResource)
 
     @property
@@ -20826,7 +20834,7 @@ class Collections(NamespaceBase):
     @property
     def subsidiaries(self) -> SubsidiariesResource:
         """``/subsidiaries``: Subsidiary represents a legal entity within an Organization (e.g.
-        """
+        regional offices, divisions, brands)."""
         return self._typed_resource("subsidiaries", SubsidiariesResource)
 
     @property

@@ -98,11 +98,11 @@ def test_every_operation_is_reachable(
             assert all(_writes(spec, f, spec.update) for f in fields), fields - spec.update
     else:
         scope = "member" if rest[0] == "{id}" else "collection"
-        bulk = scope == "collection" and op["operation_id"].endswith("-bulk")
-        name = f"bulk_{rest[-1]}" if bulk else rest[-1]
+        bulk_action = scope == "collection" and op["operation_id"].endswith("-bulk")
+        name = f"bulk_{rest[-1]}" if bulk_action else rest[-1]
         action = spec.actions[name]
         assert (action.method, action.scope, action.segment) == (method, scope, rest[-1])
-        assert action.payload == "bulk" if bulk else action.payload != "bulk"
+        assert (action.payload == "bulk") == bulk_action
         assert action.idempotent or method != "GET"
         assert fields <= set(action.params)
         bound = getattr(resource, name)

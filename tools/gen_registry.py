@@ -5,42 +5,35 @@
 
     python tools/gen_registry.py [--spec DIR] [--overlay DIR] [--output PATH] [--check] [-v]
 
-Sources, and which one wins (``spec/README.md``, ``spec/API-CONVENTIONS.md``):
-
-* ``operations.json``: which resources, operations and actions exist (paths, HTTP methods),
-  filters, sorts, extra query parameters, body fields. Nothing else adds an endpoint.
-* ``schema.json``: attribute kinds, units, enums, required and read-only flags, relationships,
-  summaries, class names (``itemName``).
-* seeds 001 (integrations attribute list and ``integration_type_id`` enum), 003 (contracts),
-  004 (invoices; HTTP examples parsed by ``tests/seeds.py``). A response example's value
-  overrides a schema kind it does not fit (listed in ``exceptions.json``, or the generation
-  stops); attribute lists only add what the schema lacks; parameter and "mandatory" lists set
-  required flags and parameter kinds; request bodies give action parameters and show which
-  ``*_id`` fields are sent as attributes; enum labels override the schema's.
-* ``tools/overlay/*.json`` (each file says what it holds; each entry why): kinds by name,
-  ``exceptions.json`` (every deliberate deviation from schema.json's kinds and units),
-  additions, and corrections of resources, actions and reports.
+Which source wins (``spec/README.md``): ``operations.json`` alone says what exists (paths,
+methods, filters, sorts, query parameters, body fields); ``schema.json`` gives kinds, units,
+enums, required/read-only flags, relationships, summaries, class names (``itemName``); the seeds
+(001 integrations, 003 contracts, 004 invoices; HTTP examples parsed by ``tests/seeds.py``)
+override both where they show something: a response value that does not fit the schema's kind
+(it must be listed in ``exceptions.json``), required flags, parameter kinds, which ``*_id``
+fields a request sends as attributes, enum labels; their attribute lists only add what the
+schema lacks. ``tools/overlay/*.json`` holds the curated rest, each file saying what it holds
+and each entry why; ``exceptions.json`` lists every deviation from schema.json's kinds/units.
 
 Rules:
 
 * Each first path segment ``x`` is a collection (path ``x``, type from the schema else ``x``),
   each ``/reports/x`` a report, each schema type without an endpoint a model
-  (``"operations": []``, ``-`` in its name becomes ``_``).
+  (``"operations": []``; ``-`` in its name becomes ``_``).
 * ``GET /x`` list, ``POST /x`` create, ``GET|PATCH|DELETE /x/{id}`` get/update/delete;
-  ``PATCH|DELETE /x`` and a ``POST /x`` whose operation_id ends ``-bulk`` are bulk operations.
-* ``/x/{id}/seg`` is member action ``seg``, ``/x/seg`` collection action ``seg``, named
-  ``bulk_seg`` when its operation_id ends ``-bulk``. Any other clash (two actions of one name,
-  an action named like a CRUD operation) stops the generation.
-* Kinds from schema.json: string, boolean, hash -> object, datetime; date -> date, but
-  datetime for a ``*_at`` name; number with unit money -> money (cents), minutes -> integer,
-  percentage/hours -> number; other numbers -> integer when names.json calls the name
-  integer, else number; enums -> integer or string with ``enum``; ``array`` -> array + items.
-* Write names: a ``*_id`` body field whose base name is a relationship is written as that
-  relationship, unless a seed request sends it as an attribute. A filter or report column
-  named like an enum (``billing_type``, ``person_type_id``) gets its labels/kind.
-* Class names: ``itemName`` CamelCased, else the singular of the name (reports:
-  ``TimeReport``); a duplicate stops the generation.
-* Report groups: the sort keys that are not measures (``reports.json``).
+  ``PATCH|DELETE /x``, and ``POST /x`` whose operation_id ends ``-bulk``, are bulk operations.
+* ``/x/{id}/seg`` is member action ``seg``, ``/x/seg`` collection action ``seg`` (``bulk_seg``
+  when its operation_id ends ``-bulk``). Any other clash (two actions of one name, an action
+  named like a CRUD operation) stops the generation.
+* Kinds from schema.json: string, boolean, hash -> object, datetime; date -> date, datetime
+  for a ``*_at`` name; number with unit money -> money (cents), minutes -> integer,
+  percentage/hours -> number, else integer if names.json calls the name so, else number;
+  enums -> integer or string + ``enum``; ``array`` -> array + ``items``.
+* A ``*_id`` body field whose base name is a relationship is written as that relationship,
+  unless a seed request sends it as an attribute. A filter or report column without a schema
+  enum but named like one (``billing_type``, ``unit_id``) gets that enum.
+* Class names: ``itemName`` CamelCased, else the singular of the name (``TimeReport``); a
+  duplicate stops the generation. Report groups: the sort keys that are not measures.
 """
 
 from __future__ import annotations
@@ -49,6 +42,7 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,16 +56,12 @@ Json = dict[str, Any]
 KINDS = {"string", "integer", "number", "boolean", "date", "datetime", "decimal", "money",
          "object", "array", "any"}
 OPERATORS = ("eq", "not_eq", "contains", "not_contain", "gt", "gt_eq", "lt", "lt_eq")
-ALIASES = {"gte": "gt_eq", "lte": "lt_eq"}
-ORDERED = {"integer", "number", "date", "datetime"}
 UNITS = {"money": {"kind": "money", "unit": "cents"},
          "minutes": {"kind": "integer", "unit": "minutes"},
          "percentage": {"kind": "number", "unit": "percentage"},
          "hours": {"kind": "number", "unit": "hours"}}
 PRIMITIVES = {"string": "string", "boolean": "boolean", "hash": "object", "datetime": "datetime"}
-SEED_TYPES = {k: k for k in ("integer", "number", "string", "date", "boolean", "array", "object")}
 CRUD = ("list", "get", "create", "update", "delete")
-BULK = ("create", "update", "delete")
 BULLET = "\u2022"
 VARIANT = re.compile(r"_(default|normalized)$")  # amount triplets: x, x_default, x_normalized
 
@@ -103,7 +93,7 @@ def camel(text: str) -> str:
 
 def first_sentence(text: str | None) -> str:
     text = " ".join((text or "").split())
-    return re.split(r"(?<=[a-z0-9)])\. ", text, maxsplit=1)[0].rstrip(".")
+    return re.split(r"(?<!e\.g)(?<!i\.e)(?<=[a-z0-9)])\. ", text, maxsplit=1)[0].rstrip(".")
 
 
 def order(value: str) -> tuple[int, str]:
@@ -184,11 +174,11 @@ def read_examples(text: str, stem: str, type_: str, seed: Seed) -> None:
         segments = example.path.split("/")
         data = (example.request_body or {}).get("data")
         attributes = data.get("attributes") or {} if isinstance(data, dict) else {}
-        if len(segments) == 3:
-            params = seed.params.setdefault(segments[2], {})
-            params.update(attributes)
-            params.update({k.removesuffix("[]"): v for k, v in example.query})
-        seed.sent.update(attributes if len(segments) < 3 else {})
+        if len(segments) == 3:  # an action: its body attributes and query are parameters
+            query = {k.removesuffix("[]"): v for k, v in example.query}
+            seed.params.setdefault(segments[2], {}).update(attributes, **query)
+        else:
+            seed.sent.update(attributes)
         body = example.response_body or {}
         objects = body.get("data"), *(body.get("included") or ())
         for obj in [o for d in objects for o in (d if isinstance(d, list) else [d])]:
@@ -209,7 +199,7 @@ def read_contracts(text: str, stem: str) -> Seed:
     read_examples(text, stem, "contracts", seed)
     bullet = re.compile(rf"^\s*{BULLET}\s*([a-z_0-9]+) \(([a-z -]+)\)\s*$", re.MULTILINE)
     for name, kind in bullet.findall(section(text, "Supported attributes", "The following")):
-        seed.listed[name], seed.required[name] = {"kind": SEED_TYPES[kind]}, False
+        seed.listed[name], seed.required[name] = {"kind": kind}, False
     labels = section(text, "interval_id values are available", "The following attributes")
     seed.enums["interval_id"] = dict(bullet.findall(labels))
     mandatory = section(text, "attributes are mandatory", "In addition")
@@ -229,9 +219,8 @@ def read_invoices(text: str, stem: str) -> Seed:
             seed.filters.add(match[1])
             if labels := re.findall(r"(\d+): ([^,]+)", match[2] or ""):
                 seed.filter_labels[match[1]] = {k: v.strip() for k, v in labels}
-    for line in section(text, "Supported sort params", "Filter operations").splitlines():
-        if match := entry.fullmatch(line.strip()):
-            seed.sorts.add(match[1])
+    sorts = section(text, "Supported sort params", "Filter operations").splitlines()
+    seed.sorts = {m[1] for line in sorts if (m := entry.fullmatch(line.strip()))}
     # Parameter lists after an endpoint heading: "- name\n<type>(required|optional) ...".
     headings = list(re.finditer(r"(?:GET|POST|PATCH|DELETE)/api/v2/(\S+)$", text, re.MULTILINE))
     for heading, after in zip(headings, [*headings[1:], None], strict=True):
@@ -241,7 +230,7 @@ def read_invoices(text: str, stem: str) -> Seed:
         if segments == ["invoices"]:
             seed.required.update({name: flag == "required" for name, _t, flag in params})
         elif len(segments) == 3:
-            seed.param_kinds[segments[2]] = {n: SEED_TYPES[t] for n, t, _f in params if n != "id"}
+            seed.param_kinds[segments[2]] = {n: t for n, t, _f in params if n != "id"}
     return seed
 
 
@@ -261,10 +250,10 @@ def read_integrations(text: str, types: Mapping[str, str]) -> Seed:
         seed.sorts |= {name} if "`sort`" in usage else set()
         if name == "id" or ("Response" not in usage and "`sort`" not in usage):
             continue  # filter-only parameters (deal_id, project_id, ...)
-        if type_name not in SEED_TYPES:
+        if type_name not in KINDS:
             seed.relationships[name] = types.get(type_name, type_name + "s")
             continue
-        kind = "datetime" if name.endswith("_at") else SEED_TYPES[type_name]
+        kind = "datetime" if name.endswith("_at") else type_name
         if kind == "object" and not name.endswith(("_mapping", "_options")) and not (
                 description.startswith(("Mapping", "A mapping", "Fixed value", "Configuration"))):
             kind = "boolean" if description.startswith(("Whether", "When true")) else (
@@ -277,11 +266,9 @@ def read_integrations(text: str, types: Mapping[str, str]) -> Seed:
     return seed
 
 
-
 class Builder:
     def __init__(self, spec_dir: Path, overlay_dir: Path, warnings: list[str]) -> None:
-        self.ops: Json = load(spec_dir / "operations.json")
-        schema = load(spec_dir / "schema.json")
+        self.ops, schema = load(spec_dir / "operations.json"), load(spec_dir / "schema.json")
         self.schema: Json = schema["resources"]
         self.overlay = {p.stem: clean(load(p)) for p in sorted(overlay_dir.glob("*.json"))}
         self.names = Names(self.overlay["names"])
@@ -302,8 +289,7 @@ class Builder:
         self.enums = self.build_enums(schema["enums"])
 
     def fields(self, name: str) -> list[Json]:
-        """Schema fields; of two naming one attribute, the one the API sends (not
-        ``serialize: false``) comes last and wins (expense_line_items ``unit_price``)."""
+        """Of two fields naming one attribute, the one the API sends comes last and wins."""
         fields = self.schema.get(name, {}).get("fields", {}).values()
         return sorted(fields, key=lambda f: f.get("serialize", True))
 
@@ -391,10 +377,10 @@ class Builder:
             if type_ or rel not in rels:
                 rels[rel] = {**rels.get(rel, {}), "type": type_}
         for rel, spec in self.overlay["relationships"].get(name, {}).items():
-            rels[rel] = {**rels.get(rel, {}), **spec}
+            rels[rel] = {**rels.get(rel, {}), **({"type": spec} if isinstance(spec, str) else spec)}
         return rels
 
-    def writes(self, name: str, attributes: Json, rels: Json, seed: Seed) -> tuple[Json, list]:
+    def writes(self, name: str, attributes: Json, rels: Json, seed: Seed) -> tuple[Json, list[str]]:
         col, member = self.ops.get(f"/{name}", {}), self.ops.get(f"/{name}/{{id}}", {})
         override = self.overlay["resources"].get(name, {})
 
@@ -403,7 +389,7 @@ class Builder:
                     for f in fields if f != "data"}
 
         required = {} if seed.required_complete else {
-            f.get("attribute") or f.get("relationship"): True for f in self.fields(name)
+            str(f.get("attribute") or f.get("relationship")): True for f in self.fields(name)
             if f.get("required") and not f.get("readonly")}
         required.update({next(iter(write_names([f]))): v for f, v in seed.required.items()})
         create: Json = {}
@@ -428,8 +414,9 @@ class Builder:
         for fname in sorted((set(raw_filters) | seed.filters) - {"$op"}):
             raw = raw_filters.get(fname, {"operators": ["eq", "not_eq"]})
             kind = filter_kind(raw, attributes.get(fname) or self.names.spec(fname))
-            ops = {ALIASES.get(op, op) for op in raw.get("operators", ())}
-            ops |= {"gt", "gt_eq", "lt", "lt_eq"} if kind in ORDERED else set()
+            ops = {{"gte": "gt_eq", "lte": "lt_eq"}.get(op, op) for op in raw.get("operators", ())}
+            ordered = kind in ("integer", "number", "date", "datetime")
+            ops |= {"gt", "gt_eq", "lt", "lt_eq"} if ordered else set()
             spec: Json = {"type": kind, "operators": [o for o in OPERATORS if o in ops]}
             enum = attributes.get(fname, {}).get("enum") or self.enum_of(name, fname)
             labels = {**(self.enums[enum]["values"] if enum else {}),
@@ -494,10 +481,12 @@ class Builder:
         if "GET" in col and not seed.no_sorts:
             sorts |= {f["sort"] for f in self.fields(name) if "sort" in f}
         return {
-            "path": name, "type": self.types[name], "class": self.class_name(key),
+            "path": name, "type": self.types[name],
+            "class": override.get("class") or camel(self.schema.get(key, {}).get("itemName")
+                                                    or singular(name)),
             "summary": first_sentence(self.schema.get(key, {}).get("description")),
             "operations": [op for op in CRUD if operations[op]],
-            "bulk": [op for op in BULK if bulk[op]],
+            "bulk": [op for op in ("create", "update", "delete") if bulk[op]],
             "attributes": attributes, "relationships": rels, "create": create, "update": update,
             "filters": self.filters(f"/{name}", name, attributes, seed), "sorts": sorted(sorts),
             "query": {q: "string" for q in col.get("GET", {}).get("query") or ()},
@@ -515,9 +504,9 @@ class Builder:
                 if target:
                     rels[key] = {"type": target}
                     continue
-            enum = self.enum_of("", key)
-            attributes[key] = next((dict(s) for p, s in kinds if p.search(key)), None) or (
-                {"kind": self.enums[enum]["kind"], "enum": enum} if enum else self.names.spec(key))
+            enum, matched = self.enum_of("", key), [dict(s) for p, s in kinds if p.search(key)]
+            by_enum = {"kind": self.enums[enum]["kind"], "enum": enum} if enum else None
+            attributes[key] = (matched or [by_enum or self.names.spec(key)])[0]
         return {
             "path": f"reports/{name}", "type": name, "class": camel(singular(name)),
             "operations": ["list"], "report": True, "cursor": False,
@@ -527,22 +516,15 @@ class Builder:
             "query": {q: "string" for q in listing.get("query") or ()},
         }
 
-    def class_name(self, key: str) -> str:
-        override = self.overlay["resources"].get(key, {}).get("class")
-        return str(override or camel(self.schema.get(key, {}).get("itemName") or singular(key)))
-
     def build(self) -> Json:
         resources = {n.replace("-", "_"): self.resource(n) for n in self.collections + self.models}
-        for name in self.reports:
-            if name in resources:
-                self.errors.append(f"report {name} clashes with a collection")
-            resources[name] = self.report(name)
-        classes: dict[str, str] = {}
+        reports = {n: self.report(n) for n in self.reports}
+        self.errors += [f"report {n} clashes with a collection" for n in reports if n in resources]
+        resources |= reports
+        classes = Counter(spec["class"] for spec in resources.values())
+        self.errors += [f"class {c}: not unique or not a name (resources.json 'class')"
+                        for c, n in sorted(classes.items()) if n > 1 or not c.isidentifier()]
         for name, spec in sorted(resources.items()):
-            if spec["class"] in classes or not spec["class"].isidentifier():
-                self.errors.append(f"class {spec['class']} of {name}: invalid or taken by "
-                                   f"{classes.get(spec['class'])} (resources.json 'class')")
-            classes[spec["class"]] = name
             for rel, target in spec["relationships"].items():
                 if target["type"] not in self.registered:
                     self.errors.append(f"{name}.{rel}: target {target['type']!r} is not a "
@@ -578,7 +560,7 @@ def tidy(spec: Json) -> Json:
 
 def prune(spec: Json) -> Json:
     """A resource as stored (``operations`` and a report's ``cursor: false`` are kept)."""
-    out = {**tidy(spec), **{k: spec[k] for k in ("operations", "cursor") if k in spec}}
+    out: Json = {**tidy(spec), **{k: spec[k] for k in ("operations", "cursor") if k in spec}}
     for key in {"attributes", "relationships", "actions"} & set(out):
         out[key] = {n: tidy(v) for n, v in sorted(out[key].items())}
     return out
@@ -593,8 +575,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--spec", type=Path, default=REPO / "spec")
     parser.add_argument("--overlay", type=Path, default=REPO / "tools" / "overlay")
     parser.add_argument("--output", type=Path, default=OUTPUT)
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the output is not up to date")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the output is stale")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the warnings")
     args = parser.parse_args(None if argv is None else list(argv))
     warnings: list[str] = []
