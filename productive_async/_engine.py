@@ -530,9 +530,10 @@ class ResourceBase(Generic[R]):
     async def _numbered_pages(self, listing: _ListQuery) -> AsyncGenerator[Page[R], None]:
         query, size, timeouts = listing.query, listing.page_size, listing.timeouts
         first = await self._fetch_page(query, 1, size, timeouts)
-        yield first
         total_pages = _int(first.meta.get("total_pages"), 1)
         expected = first.total_count
+        yield first
+        del first  # not kept for the rest of the pull (memory, and work for the gc)
         if listing.max_items is not None:
             total_pages = min(total_pages, -(-listing.max_items // size))
         if total_pages <= 1:
