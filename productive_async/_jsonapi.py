@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from ._errors import DecodeError, InvalidRequestError
-from ._models import Record, Ref, build_record, converter
+from ._models import Included, Record, Ref, build_record, converter
 from ._registry import FILTER_OPERATORS, ResourceSpec
 
 QueryParams: TypeAlias = list[tuple[str, str]]
@@ -301,12 +301,9 @@ def parse_document(body: Any) -> Document:
     if not isinstance(body, Mapping) or "data" not in body:
         raise DecodeError("expected a JSON:API document with a 'data' member")
     raw_data = body["data"]
-    raw_included = body.get("included") or ()
-    index: dict[tuple[str, str], Record] = {}
+    index = Included()
     try:
-        included = [build_record(resource, index) for resource in raw_included]
-        for record in included:
-            index[(record.type, record.id)] = record
+        included = [index.add(resource) for resource in body.get("included") or ()]
         primary: Record | list[Record] | None
         if isinstance(raw_data, list):
             primary = [build_record(resource, index) for resource in raw_data]

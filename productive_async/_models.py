@@ -27,7 +27,8 @@ import builtins
 import datetime as dt
 import enum
 import logging
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -342,6 +343,56 @@ _new = object.__new__
 _set = object.__setattr__
 
 
+class Included:
+    """The ``included`` resource objects of one document, by ``(type, id)``: what its records'
+    relationships resolve to.
+
+    Each included resource object is one record (``a.company is b.company`` when both point to
+    the same company) for as long as anything holds it. Records are held weakly here, so a
+    document's records form no reference cycle with it: a page of records is freed as soon as
+    its consumer drops it, without waiting for the garbage collector.
+    """
+
+    __slots__ = ("_built", "_raw")
+
+    def __init__(self) -> None:
+        self._raw: dict[tuple[str, str], Mapping[str, Any]] = {}
+        self._built: weakref.WeakValueDictionary[tuple[str, str], Record] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def add(self, resource: Any) -> Record:
+        """Build and keep the record of one included resource object (raises
+        :class:`TypeError` like :func:`build_record`)."""
+        record = build_record(resource, self)
+        key = (record.type, record.id)
+        self._raw[key] = resource
+        self._built[key] = record
+        return record
+
+    def get(self, key: tuple[str, str]) -> Record | None:
+        """The record of included resource object ``key``, or ``None`` if not included."""
+        record = self._built.get(key)
+        if record is None:
+            resource = self._raw.get(key)
+            if resource is None:
+                return None
+            record = build_record(resource, self)
+            self._built[key] = record
+        return record
+
+    def __getstate__(self) -> dict[tuple[str, str], Mapping[str, Any]]:
+        return self._raw
+
+    def __setstate__(self, raw: dict[tuple[str, str], Mapping[str, Any]]) -> None:
+        self._raw = raw
+        self._built = weakref.WeakValueDictionary()
+
+
+#: The included objects of a document that has none.
+NOTHING_INCLUDED = Included()
+
+
 @attrs.define(init=False, slots=False, frozen=True, eq=False, repr=False)
 class Record:
     """One resource object, typed.
@@ -368,19 +419,23 @@ class Record:
     @classmethod
     def from_resource(
         cls: builtins.type[R], resource: Mapping[str, Any],
-        included: Mapping[Any, Record] = _EMPTY,
+        included: Sequence[Mapping[str, Any]] = (),
     ) -> R:
         """A record of this class from a resource object (``{"type", "id", "attributes",
-        "relationships"}``, JSON types), e.g. for tests. ``included`` maps ``(type, id)`` to
-        the records its relationships resolve to. Raises :class:`TypeError` for a resource
-        object without a string ``type`` or a non-null ``id``."""
+        "relationships"}``, JSON types), e.g. for tests; ``included`` are the resource objects
+        its relationships may resolve to (a compound document's ``included``). Raises
+        :class:`TypeError` for a resource object without a string ``type`` or a non-null
+        ``id``."""
         type_, id_ = resource.get("type"), resource.get("id")
         if not isinstance(type_, str) or id_ is None:
             raise TypeError("a resource object needs a string 'type' and an 'id'")
+        index = Included()
+        for other in included:
+            index.add(other)
         record: R = _new(cls)
         _set(record, "__dict__", {
             "id": str(id_), "type": type_, "raw": resource,
-            "_attributes": resource.get("attributes") or _EMPTY, "_included": included,
+            "_attributes": resource.get("attributes") or _EMPTY, "_included": index,
         })
         return record
 
@@ -470,7 +525,7 @@ class Record:
         _set(self, "__dict__", state)
 
 
-def _lookup(identifier: Any, included: Mapping[Any, Record]) -> Any:
+def _lookup(identifier: Any, included: Included) -> Any:
     if not isinstance(identifier, Mapping):
         raise TypeError(f"a resource identifier is an object, not {identifier!r}")
     type_, id_ = identifier["type"], str(identifier["id"])
@@ -529,7 +584,7 @@ def model_for(type_: str) -> type[Record]:
     return MODELS.get(type_, Record)
 
 
-def build_record(resource: Any, included: Mapping[Any, Record]) -> Record:
+def build_record(resource: Any, included: Included = NOTHING_INCLUDED) -> Record:
     """A record of the right class for one resource object (the decoder's hot path).
 
     Raises :class:`TypeError` for a resource object whose ``type`` is not a string or whose

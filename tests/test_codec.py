@@ -74,7 +74,7 @@ def parse(body: Any) -> Any:
 
 
 def record(type_: str, id_: str | int, **attributes: Any) -> pa.Record:
-    return build_record(resource(type_, id_, attributes), {})
+    return build_record(resource(type_, id_, attributes))
 
 
 def message(exc_info: pytest.ExceptionInfo[BaseException]) -> str:
@@ -829,3 +829,28 @@ def test_plain_records_are_immutable() -> None:
     with pytest.raises(AttributeError):
         gizmo.size = 4  # type: ignore[attr-defined]
     assert gizmo.size == 3
+
+
+def test_a_dropped_compound_document_leaves_no_reference_cycles() -> None:
+    # Included records are held weakly by the document's index: a page of records is freed
+    # by reference counting alone, not by the cyclic garbage collector (bulk pulls).
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        invoice = parse(compound())
+        assert invoice.creator.company is invoice.company  # resolved, and shared
+        del invoice
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_records_pickle_with_their_included_records() -> None:
+    import pickle
+
+    invoice = parse(compound())
+    again = pickle.loads(pickle.dumps(invoice))
+    assert type(again) is type(invoice) and again == invoice
+    assert again.company.parent_company.name == "Parent"
