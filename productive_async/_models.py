@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import attrs
 import cattrs
 
+from ._registry import camel, singular
+
 log = logging.getLogger("productive_async")
 
 R = TypeVar("R", bound="Record")
@@ -224,11 +226,6 @@ KIND_TYPES: dict[str, Any] = {
 _EXACT: dict[str, type] = {
     "string": str, "integer": int, "money": int, "boolean": bool, "object": dict, "array": list,
 }
-
-
-def kind_type(kind: str) -> Any:
-    """The Python type an attribute kind is structured into (``None`` always allowed)."""
-    return KIND_TYPES[kind]
 
 
 # --------------------------------------------------------------------------- field specifiers
@@ -601,21 +598,10 @@ def build_record(resource: Any, included: Included = NOTHING_INCLUDED) -> Record
     return record
 
 
-def _singular(type_: str) -> str:
-    """``time_entries`` -> ``time_entry``, ``people`` -> ``person``."""
-    if type_.endswith("people"):
-        return type_[: -len("people")] + "person"
-    if type_.endswith("ies"):
-        return type_[:-3] + "y"
-    if type_.endswith(("uses", "sses", "xes")):
-        return type_[:-2]
-    return type_[:-1] if type_.endswith("s") else type_
-
-
 def class_name_for(type_: str) -> str:
     """The class-style name of a JSON:API type: ``time_entries`` -> ``TimeEntry``
     (Productive's ``customizable_type`` of custom fields)."""
-    return "".join(part.capitalize() for part in _singular(type_).split("_"))
+    return camel(singular(type_))
 
 
 # --------------------------------------------------------------------------- preview items

@@ -65,6 +65,7 @@ but no ``client.<name>``. The loader checks every reference
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any, Literal, get_args
@@ -250,6 +251,23 @@ class ResourceSpec:
     def write_names(self) -> frozenset[str]:
         """Every name a create or update body may carry."""
         return frozenset(self.create) | self.update
+
+
+def singular(name: str) -> str:
+    """The singular of a collection or JSON:API type name: ``time_entries`` -> ``time_entry``,
+    ``people`` -> ``person`` (the registry's naming rule for classes)."""
+    if name.endswith("people"):
+        return name[: -len("people")] + "person"
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.endswith(("uses", "sses", "xes")):
+        return name[:-2]
+    return name[:-1] if name.endswith("s") else name
+
+
+def camel(text: str) -> str:
+    """``time_entry`` -> ``TimeEntry`` (words split at anything but letters and digits)."""
+    return "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", text) if w)
 
 
 def rate_class_for(spec: ResourceSpec, operation: str) -> RateClass | None:

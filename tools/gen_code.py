@@ -17,29 +17,21 @@ the committed files differ from a fresh generation (CI runs it).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import keyword
 import re
 import sys
-import types
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_registry_module() -> Any:
-    """``productive_async/_registry.py`` without importing the package (whose ``__init__``
-    imports the very modules this script writes)."""
-    package = types.ModuleType("_productive_registry")
-    package.__path__ = [str(REPO_ROOT / "productive_async")]
-    sys.modules[package.__name__] = package
-    return importlib.import_module(f"{package.__name__}._registry")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _package import registry_module  # noqa: E402
 
-
-_registry = _load_registry_module()
+_registry = registry_module()
+camel = _registry.camel
 ActionSpec = _registry.ActionSpec
 AttributeSpec = _registry.AttributeSpec
 EnumSpec = _registry.EnumSpec
@@ -76,10 +68,6 @@ UNITS = {
     "hours": "In hours.",
     "days": "In days.",
 }
-
-
-def camel(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\W]+", name) if part)
 
 
 def field_name(name: str) -> str:

@@ -50,11 +50,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "productive_async" / "_registry_data.json"
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tools"))
+from _package import registry_module  # noqa: E402
 from seeds import parse_seed  # noqa: E402  (the tested parser of the seeds' HTTP examples)
 
+_registry = registry_module()
+singular, camel = _registry.singular, _registry.camel
+
 Json = dict[str, Any]
-KINDS = {"string", "integer", "number", "boolean", "date", "datetime", "decimal", "money",
-         "object", "array", "any"}
+KINDS = _registry.ATTRIBUTE_KINDS
 OPERATORS = ("eq", "not_eq", "contains", "not_contain", "gt", "gt_eq", "lt", "lt_eq")
 UNITS = {"money": {"kind": "money", "unit": "cents"},
          "minutes": {"kind": "integer", "unit": "minutes"},
@@ -75,20 +79,6 @@ def clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: clean(v) for k, v in value.items() if k != "why" and not k.startswith("_")}
     return [clean(v) for v in value] if isinstance(value, list) else value
-
-
-def singular(name: str) -> str:
-    if name.endswith("people"):
-        return name[:-6] + "person"
-    if name.endswith("ies"):
-        return name[:-3] + "y"
-    if name.endswith(("uses", "sses", "xes")):
-        return name[:-2]
-    return name[:-1] if name.endswith("s") else name
-
-
-def camel(text: str) -> str:
-    return "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", text) if w)
 
 
 def first_sentence(text: str | None) -> str:
