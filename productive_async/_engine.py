@@ -153,7 +153,7 @@ class Paginator(Generic[R]):
         return f"<Paginator {self._resource.spec.name} {self._listing.query!r}>"
 
     def __aiter__(self) -> AsyncIterator[R]:
-        return self._records(self._listing.max_items)
+        return self._resource._record_stream(self._listing)
 
     def pages(self) -> AsyncGenerator[Page[R], None]:
         """The pages, in order, each a :class:`Page` (stop early with ``aclose()``)."""
@@ -169,9 +169,6 @@ class Paginator(Generic[R]):
         async for record in self._resource._record_stream(listing):
             return record
         return None
-
-    def _records(self, max_items: int | None) -> AsyncGenerator[R, None]:
-        return self._resource._record_stream(self._listing)
 
 
 class ResourceBase(Generic[R]):
@@ -233,10 +230,12 @@ class ResourceBase(Generic[R]):
             return data
         return [] if data is None else [data]
 
-    def _body(self, operation: str, values: Mapping[str, Any],
-              id: str | None = None) -> dict[str, Any]:
-        validate.check_write(self.spec, operation, values, self._context.strict)
-        return resource_document(self.spec, self.spec.type, values, id=id)
+    def _check_writes(self, operation: str, items: Sequence[Any]) -> None:
+        """Check the names of each mapping in ``items`` (before any request is sent)."""
+        for item in items:
+            if isinstance(item, Mapping):
+                values = {k: v for k, v in item.items() if k != "id"}
+                validate.check_write(self.spec, operation, values, self._context.strict)
 
     # ----------------------------------------------------------------- CRUD
 
@@ -251,9 +250,12 @@ class ResourceBase(Generic[R]):
                                     timeouts=timeouts)
         return self._one(response)
 
-    async def _create(self, values: Mapping[str, Any], timeouts: Timeouts | None) -> R:
+    async def _create(self, values: Mapping[str, Any], timeouts: Timeouts | None,
+                      checked: bool = False) -> R:
         self._require("create")
-        body = self._body("create", values)
+        if not checked:
+            self._check_writes("create", [values])
+        body = resource_document(self.spec, self.spec.type, values)
         return self._one(await self._send(
             "POST", self.spec.path, json=body, rate_class=rate_class_for(self.spec, "create"),
             timeouts=timeouts,
@@ -261,8 +263,9 @@ class ResourceBase(Generic[R]):
 
     async def _update(self, id: Id, values: Mapping[str, Any], timeouts: Timeouts | None) -> R:
         self._require("update")
+        self._check_writes("update", [values])
         # JSON:API 1.0 ("Updating Resources") requires data.id; Productive accepts both.
-        body = self._body("update", values, id=record_id(id))
+        body = resource_document(self.spec, self.spec.type, values, id=record_id(id))
         return self._one(await self._send(
             "PATCH", self._member_path(id), json=body,
             rate_class=rate_class_for(self.spec, "update"), timeouts=timeouts,
@@ -367,9 +370,7 @@ class ResourceBase(Generic[R]):
 
     async def _bulk_create(self, items: Sequence[Mapping[str, Any]], chunk_size: int
                            ) -> BulkResult:
-        for item in items:
-            if isinstance(item, Mapping):
-                validate.check_write(self.spec, "create", item, self._context.strict)
+        self._check_writes("create", items)
 
         async def send(chunk: Sequence[Any]) -> list[Record] | None:
             body = {"data": [bulk_item(self.spec, dict(item)) for item in chunk]}
@@ -384,8 +385,7 @@ class ResourceBase(Generic[R]):
         for index, item in enumerate(items):
             if not isinstance(item, Mapping) or item.get("id") in (None, ""):
                 raise InvalidRequestError(f"bulk_update item {index}: a mapping with 'id'")
-            values = {k: v for k, v in item.items() if k != "id"}
-            validate.check_write(self.spec, "update", values, self._context.strict)
+        self._check_writes("update", items)
 
         async def send(chunk: Sequence[Any]) -> Sequence[Record | None] | None:
             body = {"data": [bulk_item(self.spec, dict(item)) for item in chunk]}
@@ -408,10 +408,9 @@ class ResourceBase(Generic[R]):
     async def _create_many(self, items: Sequence[Mapping[str, Any]], concurrency: int
                            ) -> BulkResult:
         self._require("create")
-        for item in items:
-            if isinstance(item, Mapping):
-                validate.check_write(self.spec, "create", item, self._context.strict)
-        return await create_many(lambda item: self._create(item, None), items, concurrency)
+        self._check_writes("create", items)  # every item before the first request
+        return await create_many(lambda item: self._create(item, None, checked=True), items,
+                                 concurrency)
 
     # ----------------------------------------------------------------- listing
 

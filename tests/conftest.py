@@ -91,12 +91,15 @@ async def box_url(small_box: sandbox.Sandbox) -> AsyncIterator[str]:
         yield url
 
 
+def sandbox_client(base_url: str, **options: Any) -> pa.Productive:
+    """A client of a sandbox at ``base_url`` with its token, no client-side limits."""
+    return pa.Productive(sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=base_url,
+                         rate_limits=pa.RateLimits.unlimited(), **options)
+
+
 @pytest.fixture
 async def client(box_url: str) -> AsyncIterator[pa.Productive]:
-    async with pa.Productive(
-        sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=box_url,
-        rate_limits=pa.RateLimits.unlimited(),
-    ) as c:
+    async with sandbox_client(box_url) as c:
         yield c
 
 
@@ -127,8 +130,5 @@ def starter_records() -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def fresh(fresh_box: sandbox.Sandbox) -> AsyncIterator[pa.Productive]:
-    async with fresh_box.serve() as url, pa.Productive(
-        sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
-        rate_limits=pa.RateLimits.unlimited(),
-    ) as c:
+    async with fresh_box.serve() as url, sandbox_client(url) as c:
         yield c

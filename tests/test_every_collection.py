@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import sandbox_client
 
 import productive_async as pa
 from productive_async import sandbox
@@ -37,10 +38,7 @@ def box() -> sandbox.Sandbox:
 
 @pytest.fixture
 async def client(box: sandbox.Sandbox) -> AsyncIterator[pa.Productive]:
-    async with box.serve() as url, pa.Productive(
-        sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
-        rate_limits=pa.RateLimits.unlimited(),
-    ) as c:
+    async with box.serve() as url, sandbox_client(url) as c:
         yield c
 
 

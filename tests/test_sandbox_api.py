@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from conftest import sandbox_client
 
 import productive_async as pa
 from productive_async import sandbox
@@ -190,8 +191,7 @@ async def test_unsupported_query_is_a_400(
 ) -> None:
     # The SDK refuses these names before sending; strict=False sends them to show the
     # sandbox answers as the API does.
-    async with pa.Productive(sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=box_url,
-                             rate_limits=pa.RateLimits.unlimited(), strict=False) as lax:
+    async with sandbox_client(box_url, strict=False) as lax:
         with pytest.raises(pa.BadRequestError) as caught:
             await ids(lax.invoices.list(**kwargs))
     assert caught.value.status == 400 and caught.value.errors[0].title == title

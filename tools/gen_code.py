@@ -309,7 +309,7 @@ def model_class(spec: ResourceSpec, registry: Registry, names: Names) -> list[st
 # --------------------------------------------------------------------------- resources.py
 
 
-def write_type(spec: ResourceSpec, name: str, names: Names, update: bool) -> str:
+def write_type(spec: ResourceSpec, name: str, names: Names) -> str:
     if name in spec.attributes:
         attr = spec.attributes[name]
         if attr.enum and attr.enum in names.enums:
@@ -481,11 +481,10 @@ class ResourceWriter:
             ":class:`~productive_async.InvalidRequestError` for an unknown include path.",
             "return await self._get(id, include, fields, timeouts)")
 
-    def write_fields(self, names: Iterable[str], required: dict[str, bool],
-                     update: bool) -> dict[str, str]:
+    def write_fields(self, names: Iterable[str], required: dict[str, bool]) -> dict[str, str]:
         out: dict[str, str] = {}
         for name in sorted(names):
-            typ = write_type(self.spec, name, self.names, update)
+            typ = write_type(self.spec, name, self.names)
             out[name] = f"Required[{typ}]" if required.get(name) else typ
         return out
 
@@ -503,7 +502,7 @@ class ResourceWriter:
 
     def create(self) -> None:
         spec, p = self.spec, self.prefix
-        fields = self.write_fields(spec.create, dict(spec.create), False)
+        fields = self.write_fields(spec.create, dict(spec.create))
         self.types += typed_dict(
             f"{p}Create", fields,
             f"The body of ``POST /{spec.path}``: attributes, and relationships as a record, a "
@@ -526,7 +525,7 @@ class ResourceWriter:
 
     def update(self) -> None:
         spec, p = self.spec, self.prefix
-        fields = self.write_fields(spec.update, {}, True)
+        fields = self.write_fields(spec.update, {})
         self.types += typed_dict(
             f"{p}Update", fields,
             f"The body of ``PATCH /{spec.path}/{{id}}``: only what is given is sent; ``None`` "
@@ -563,7 +562,7 @@ class ResourceWriter:
                     "one resource object per item")
             arg, call = f"items: Sequence[{item}]", "self._bulk_create(items, chunk_size)"
         elif operation == "update":
-            fields = self.write_fields(spec.update, {}, True)
+            fields = self.write_fields(spec.update, {})
             self.types += [
                 "", "", f"class {p}BulkUpdate({p + 'Update' if fields else 'TypedDict'}"
                 f"{'' if fields else ', total=False'}):",
