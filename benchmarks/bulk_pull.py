@@ -1,7 +1,8 @@
 """Bulk-pull benchmark: the SDK against the sandbox at scaled-down rate limits.
 
-    python benchmarks/bulk_pull.py                 # all four scenarios, a Markdown table
+    python benchmarks/bulk_pull.py                 # every scenario, a Markdown table
     python benchmarks/bulk_pull.py --scenario two-windows --prefetch 16
+    python benchmarks/bulk_pull.py --scenario burst --rate 100/10   # the documented limit
 
 Each scenario pulls ``--pages`` pages of 200 time entries (240 by default: 48,000 records) from
 a sandbox in a child process (its own clock and event loop, as a real server has) that answers
@@ -15,11 +16,16 @@ The client is configured with the same limits (and its default safety margin). R
 - 429s the server sent, requests per page (retries included), records lost and duplicated;
 - the most requests the server saw in any window of each limit (must not exceed the limit).
 
+A pull sends page 1 first (its answer says how many pages there are). A burst sends ``--calls``
+concurrent ``get``s at once on a new client (cold connections), ``--repeat`` times, each run on
+a new sandbox; its ideal is every window filled from time 0.
+
 Scenarios:
 1. ``single``: 40 requests / 2 s.
 2. ``two-windows``: 40 / 2 s and 100 / 10 s at once.
 3. ``faults``: 40 / 2 s with 3% of answers 5xx and 1% of connections dropped.
 4. ``sequential``: 40 / 2 s, one page at a time (``prefetch=1``), for comparison.
+5. ``burst``: 500 concurrent ``get``s at 50 / 2 s, 5 runs (``--rate`` changes the limit).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 
 import productive_async as pa
@@ -46,6 +52,9 @@ class Scenario:
     rates: dict[str, pa.Rate]
     faults: sandbox.Faults | None = None
     prefetch: int | None = None
+    #: Concurrent ``get``s sent at once instead of a pull (a burst), and the runs of it.
+    burst: int | None = None
+    repeat: int = 1
 
 
 SCENARIOS = {
@@ -58,15 +67,20 @@ SCENARIOS = {
         faults=sandbox.Faults(server_error_rate=0.03, drop_rate=0.01, seed=3),
     ),
     "sequential": Scenario("sequential", {"standard": pa.Rate(40, 2)}, prefetch=1),
+    "burst": Scenario("burst", {"standard": pa.Rate(50, 2)}, burst=500, repeat=5),
 }
 
 
-def ideal_seconds(pages: int, rates: Sequence[pa.Rate], latency: float) -> float:
-    """Finish time of the earliest schedule that keeps every window (no margin)."""
+def ideal_seconds(requests: int, rates: Sequence[pa.Rate], latency: float,
+                  first_alone: bool = True) -> float:
+    """Finish time of the earliest schedule that keeps every window (no margin).
+
+    ``first_alone``: the first request goes alone and the others only after its answer (a
+    pull); otherwise all may go at once (a burst)."""
     logs = [deque[float]() for _ in rates]
     last_send = 0.0
-    for index in range(pages):
-        t = 0.0 if index == 0 else max(latency, last_send)
+    for index in range(requests):
+        t = 0.0 if index == 0 or not first_alone else max(latency, last_send)
         for rate, log in zip(rates, logs, strict=True):
             if len(log) >= rate.requests:
                 t = max(t, log[-rate.requests] + rate.seconds)
@@ -105,6 +119,11 @@ async def pull(url: str, scenario: Scenario, prefetch: int | None
         rate_limits=pa.RateLimits.only(**scenario.rates), retry=retry,
     ) as client:
         started = time.perf_counter()
+        if scenario.burst:
+            records = await asyncio.gather(
+                *(client.time_entries.get(i) for i in range(1, scenario.burst + 1))
+            )
+            return time.perf_counter() - started, [r.id for r in records], None
         ids = [r.id async for r in client.time_entries.list(page_size=PAGE_SIZE,
                                                             prefetch=prefetch)]
         return time.perf_counter() - started, ids, client.time_entries._prefetch(prefetch)
@@ -112,7 +131,9 @@ async def pull(url: str, scenario: Scenario, prefetch: int | None
 
 def run(scenario: Scenario, pages: int, latency: float, prefetch: int | None
         ) -> dict[str, str]:
-    total = pages * PAGE_SIZE
+    if scenario.burst:
+        pages = scenario.burst
+    total = pages if scenario.burst else pages * PAGE_SIZE
     ready_parent, ready_child = multiprocessing.Pipe()
     done_parent, done_child = multiprocessing.Pipe()
     server = multiprocessing.Process(
@@ -128,7 +149,8 @@ def run(scenario: Scenario, pages: int, latency: float, prefetch: int | None
         server.join(timeout=10)
         if server.is_alive():
             server.kill()
-    ideal = ideal_seconds(pages, list(scenario.rates.values()), latency)
+    ideal = ideal_seconds(pages, list(scenario.rates.values()), latency,
+                          first_alone=not scenario.burst)
     unique = set(ids)
     expected = {str(i) for i in range(1, total + 1)}
     windows = ", ".join(
@@ -138,12 +160,12 @@ def run(scenario: Scenario, pages: int, latency: float, prefetch: int | None
     return {
         "scenario": scenario.name,
         "limits": " + ".join(f"{r.requests}/{r.seconds:g} s" for r in scenario.rates.values()),
-        "prefetch": str(used),
+        "prefetch": str(used) if used is not None else f"{pages} at once",
         "time s": f"{elapsed:.2f}",
         "ideal s": f"{ideal:.2f}",
         "of ideal": f"{100 * ideal / elapsed:.1f}%",
         "429s": str(log.count(429)),
-        "requests/page": f"{len(log.entries) / pages:.3f}",
+        "requests/call": f"{len(log.entries) / pages:.3f}",
         "lost": str(len(expected - unique)),
         "duplicated": str(len(ids) - len(unique)),
         "most in a server window": windows,
@@ -164,13 +186,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per answer")
     parser.add_argument("--prefetch", type=int, default=None,
                         help="pages in flight (default: the SDK's default, the window size)")
+    parser.add_argument("--calls", type=int, default=None,
+                        help="concurrent gets of the burst scenario (default 500)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs of each scenario (default: 5 for burst, else 1)")
+    parser.add_argument("--rate", default=None, metavar="N/T",
+                        help="the standard limit instead of the scenario's (e.g. 100/10)")
     args = parser.parse_args(argv)
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     rows = []
     for name in names:
-        row = run(SCENARIOS[name], args.pages, args.latency, args.prefetch)
-        print(" | ".join(f"{k}: {v}" for k, v in row.items()), file=sys.stderr)
-        rows.append(row)
+        scenario = SCENARIOS[name]
+        if args.rate:
+            requests, seconds = args.rate.split("/")
+            scenario = replace(scenario, rates={**scenario.rates,
+                                                "standard": pa.Rate(int(requests), float(seconds))})
+        if scenario.burst and args.calls:
+            scenario = replace(scenario, burst=args.calls)
+        for _ in range(args.repeat or scenario.repeat):
+            row = run(scenario, args.pages, args.latency, args.prefetch)
+            print(" | ".join(f"{k}: {v}" for k, v in row.items()), file=sys.stderr)
+            rows.append(row)
     print(table(rows))
     return 0
 
