@@ -12,7 +12,12 @@ The client is configured with the same limits (and its default safety margin). R
 - time: from the first request to the last record, in seconds;
 - ideal: the earliest schedule that never breaks a window (page 1 first, since its answer says
   how many pages there are; then every page at the earliest moment all windows allow), plus
-  the latency of the last answer;
+  the latency of the last answer, if every request reached the server the moment it was sent;
+- exact ideal: the same for a client that keeps every window whatever the delay between send
+  and arrival (it can only know a request has arrived when the answer is back, so a window's
+  N+1-th request waits for the answer to the first plus T): no such client can beat it. The
+  SDK's limiter is one of these, so "of exact" is its own overhead and "of ideal" adds the
+  price of exactness (one answer's latency per window);
 - 429s the server sent, requests per page (retries included), records lost and duplicated;
 - the most requests the server saw in any window of each limit (must not exceed the limit).
 
@@ -72,12 +77,14 @@ SCENARIOS = {
 
 
 def ideal_seconds(requests: int, rates: Sequence[pa.Rate], latency: float,
-                  first_alone: bool = True) -> float:
+                  first_alone: bool = True, exact: bool = False) -> float:
     """Finish time of the earliest schedule that keeps every window (no margin).
 
     ``first_alone``: the first request goes alone and the others only after its answer (a
-    pull); otherwise all may go at once (a burst)."""
+    pull); otherwise all may go at once (a burst). ``exact``: a window counts each request
+    from its answer (send + latency) rather than from its send."""
     logs = [deque[float]() for _ in rates]
+    counted_after = latency if exact else 0.0
     last_send = 0.0
     for index in range(requests):
         t = 0.0 if index == 0 or not first_alone else max(latency, last_send)
@@ -85,7 +92,7 @@ def ideal_seconds(requests: int, rates: Sequence[pa.Rate], latency: float,
             if len(log) >= rate.requests:
                 t = max(t, log[-rate.requests] + rate.seconds)
         for log in logs:
-            log.append(t)
+            log.append(t + counted_after)
         last_send = t
     return last_send + latency
 
@@ -149,8 +156,9 @@ def run(scenario: Scenario, pages: int, latency: float, prefetch: int | None
         server.join(timeout=10)
         if server.is_alive():
             server.kill()
-    ideal = ideal_seconds(pages, list(scenario.rates.values()), latency,
-                          first_alone=not scenario.burst)
+    rates = list(scenario.rates.values())
+    ideal = ideal_seconds(pages, rates, latency, first_alone=not scenario.burst)
+    exact = ideal_seconds(pages, rates, latency, first_alone=not scenario.burst, exact=True)
     unique = set(ids)
     expected = {str(i) for i in range(1, total + 1)}
     windows = ", ".join(
@@ -164,6 +172,8 @@ def run(scenario: Scenario, pages: int, latency: float, prefetch: int | None
         "time s": f"{elapsed:.2f}",
         "ideal s": f"{ideal:.2f}",
         "of ideal": f"{100 * ideal / elapsed:.1f}%",
+        "exact ideal s": f"{exact:.2f}",
+        "of exact": f"{100 * exact / elapsed:.1f}%",
         "429s": str(log.count(429)),
         "requests/call": f"{len(log.entries) / pages:.3f}",
         "lost": str(len(expected - unique)),

@@ -1,26 +1,41 @@
-"""Client-side rate limiting: strict sliding windows, shared by every task of a client.
+"""Client-side rate limiting: exact sliding windows, shared by every task of a client.
 
 Productive's limits (``shared/productive-api/README.md``, "Rate limits"): 100 requests / 10 s
 per token, 4,000 / 30 min per organization, ``/reports/*`` 10 / 30 s, ``POST
 /contracts/{id}/generate`` 50 / min (seed 003), salary writes 30 / 2 min.
 
-Every request takes a slot from ``standard`` and ``organization`` and from its own class where
-it has one. Each class is a *sliding-window log*: the send times of its last N requests. A new
-request may go when the oldest of them is more than ``T + margin`` seconds old, so no window of
-T seconds ever holds more than N requests, even after up to ``margin`` seconds of network jitter
-between send and arrival. This is also the fastest schedule that keeps that property (the
-"ideal schedule" of ``benchmarks/``). A token bucket such as ``aiolimiter.AsyncLimiter(N, T)``
-lets up to 2N through in one window, which is why it is not used here.
+Every request takes a :class:`Slot` in ``standard`` and ``organization`` and in its own class
+where it has one. Each class is a *sliding-window log* of its last N requests. A slot is
+occupied from the moment it is granted until the request's answer (or its failure) arrives,
+and only then is it stamped, with that arrival time: a new request may go when fewer than N
+slots are in flight or were answered within the last ``T + margin`` seconds.
+
+Why this is exact whatever happens between grant and arrival (a new connection being opened,
+an event loop busy decoding, a slow network): the server receives a request after the client
+was granted its slot and before the client receives its answer. If request ``k`` is granted at
+``g_k`` and an earlier request ``j`` is answered at ``a_j``, the server saw ``j`` at some
+``r_j <= a_j`` and sees ``k`` at ``r_k >= g_k``; the gate grants ``k`` only when ``j``'s slot
+has expired, ``g_k >= a_j + T + margin``, so ``r_k - r_j >= T``: no window of T seconds on the
+server holds more than N requests. ``margin`` covers what the client cannot see: the clocks'
+rates, and a request abandoned in flight (cancelled or timed out) that reaches the server after
+it was given up. The cost of exactness is one answer's latency per window: a steady pull runs
+at ``N / (T + latency + margin)`` requests per second, and no limiter that must hold the windows
+whatever the delay can do better (the server may see ``j`` as late as ``a_j``).
+
+A token bucket such as ``aiolimiter.AsyncLimiter(N, T)`` lets up to 2N through in one window
+(``benchmarks/limiters.py`` measures it), which is why it is not used here.
 
 Waiters are served first come, first served per class: a request blocked on one class (say,
 ``reports``) does not hold up requests that do not use that class, but no later request may
 take a slot of a class that an earlier waiter is blocked on. A cancelled waiter takes no slot.
 A 429 closes its class (:meth:`RateGate.pause`) for every task until the reset time.
+:meth:`RateGate.close` fails every waiter at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import math
 from collections import deque
@@ -29,14 +44,16 @@ from collections.abc import Iterable, Mapping
 import attrs
 
 from ._clock import Clock, LoopClock, TimerHandle
+from ._errors import InvalidRequestError
 
 
 @attrs.frozen
 class Rate:
     """At most ``requests`` requests in any window of ``seconds`` seconds.
 
-    ``margin`` (seconds) is added to the window to absorb send-to-arrival jitter; by default
-    ``min(0.25, 2% of seconds)``, which keeps a steady pull at >= 98% of the nominal rate.
+    ``margin`` (seconds) is added to the window after each answer, for what the client cannot
+    see (the clocks' rates, a request abandoned in flight reaching the server late); by default
+    ``min(0.1, 1% of seconds)``.
     """
 
     requests: int
@@ -48,7 +65,7 @@ class Rate:
             raise ValueError(f"Rate.requests must be >= 1, not {self.requests}")
         if not self.seconds > 0:
             raise ValueError(f"Rate.seconds must be > 0, not {self.seconds}")
-        if self.margin is not None and self.margin < 0:
+        if self.margin is not None and not self.margin >= 0:
             raise ValueError(f"Rate.margin must be >= 0, not {self.margin}")
 
     @property
@@ -56,7 +73,7 @@ class Rate:
         """The margin in use, in seconds."""
         if self.margin is not None:
             return self.margin
-        return min(0.25, 0.02 * self.seconds)
+        return min(0.1, 0.01 * self.seconds)
 
 
 _CLASSES = ("standard", "organization", "reports", "contract_generation", "salaries")
@@ -97,25 +114,59 @@ class RateLimits:
 
 
 class SlidingWindow:
-    """The send-time log of one rate class."""
+    """The log of one rate class: slots in flight, and the answer times of the others."""
 
-    __slots__ = ("margin", "name", "rate", "sent")
+    __slots__ = ("answered", "in_flight", "margin", "name", "rate")
 
     def __init__(self, name: str, rate: Rate) -> None:
         self.name = name
         self.rate = rate
         self.margin = rate.effective_margin
-        self.sent: deque[float] = deque()
+        #: Slots granted and not yet released (their requests may reach the server any time).
+        self.in_flight = 0
+        #: Release (answer arrival) times of the slots still within the window, in order.
+        self.answered: deque[float] = deque()
 
     def free_at(self, now: float) -> float:
-        """Earliest time (monotonic seconds) at which one more request may be sent."""
+        """Earliest time (monotonic seconds) at which one more slot may be granted: ``inf``
+        while the N slots are all in flight (a release wakes the gate)."""
         span = self.rate.seconds + self.margin
-        sent = self.sent
-        while sent and sent[0] <= now - span:
-            sent.popleft()
-        if len(sent) >= self.rate.requests:
-            return sent[-self.rate.requests] + span
-        return -math.inf
+        answered = self.answered
+        while answered and answered[0] <= now - span:
+            answered.popleft()
+        free = self.rate.requests - self.in_flight
+        if free <= 0:
+            return math.inf
+        if len(answered) < free:
+            return -math.inf
+        return answered[-free] + span
+
+    def settle(self, at: float) -> None:
+        """One slot in flight was answered at ``at``."""
+        self.in_flight -= 1
+        answered = self.answered
+        if not answered or at >= answered[-1]:
+            answered.append(at)
+        else:
+            bisect.insort(answered, at)
+
+
+class Slot:
+    """A granted request: it occupies its place in each window of its classes from
+    ``granted_at`` until :meth:`RateGate.release` (monotonic seconds)."""
+
+    __slots__ = ("granted_at", "released_at", "windows")
+
+    def __init__(self, windows: tuple[SlidingWindow, ...], granted_at: float) -> None:
+        self.windows = windows
+        self.granted_at = granted_at
+        #: When the slot was released (its answer arrived), or None while in flight.
+        self.released_at: float | None = None
+
+    def __repr__(self) -> str:
+        classes = ",".join(w.name for w in self.windows) or "-"
+        state = "in flight" if self.released_at is None else f"released {self.released_at:.3f}"
+        return f"<Slot {classes} granted {self.granted_at:.3f} {state}>"
 
 
 class _Waiter:
@@ -125,11 +176,15 @@ class _Waiter:
         self,
         classes: tuple[str, ...],
         windows: tuple[SlidingWindow, ...],
-        future: asyncio.Future[float],
+        future: asyncio.Future[Slot],
     ) -> None:
         self.classes = classes
         self.windows = windows
         self.future = future
+
+
+def _closed_error() -> InvalidRequestError:
+    return InvalidRequestError("the client is closed; open a new Productive client")
 
 
 class RateGate:
@@ -147,6 +202,12 @@ class RateGate:
         self._waiters: deque[_Waiter] = deque()
         self._timer: TimerHandle | None = None
         self._timer_at = math.inf
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
 
     def classes_for(self, rate_class: str | None) -> tuple[str, ...]:
         """The classes a request of ``rate_class`` belongs to: ``standard``, ``organization``
@@ -155,35 +216,62 @@ class RateGate:
         names = ("standard", "organization")
         return (*names, rate_class) if rate_class else names
 
-    async def acquire(self, classes: Iterable[str]) -> float:
-        """Wait for a slot in every class of ``classes``; returns the send time (seconds).
+    async def acquire(self, classes: Iterable[str]) -> Slot:
+        """Wait for a slot in every class of ``classes``; returns the :class:`Slot`, which the
+        caller must :meth:`release` when the request's answer (or failure) arrives.
 
         The time spent here is not part of any request timeout. If the waiting task is
-        cancelled, no slot is taken (or the slot just granted is given back).
+        cancelled, no slot is taken (or the slot just granted is given back). Raises
+        :class:`~productive_async.InvalidRequestError` once the gate is closed.
         """
+        if self._closed:
+            raise _closed_error()
         classes = tuple(classes)
         windows = tuple(self.windows[c] for c in classes if c in self.windows)
         if not windows and not self._waiters and self._paused_at(classes) <= self.clock.time():
-            return self.clock.time()
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+            return Slot((), self.clock.time())
+        future: asyncio.Future[Slot] = asyncio.get_running_loop().create_future()
         waiter = _Waiter(classes, windows, future)
         self._waiters.append(waiter)
         self._dispatch()
         try:
             return await future
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self._give_back(windows, future.result())
-            else:
+            if not future.done() or future.cancelled():
                 self._remove(waiter)
+            elif future.exception() is None:
+                self._give_back(future.result())
             self._dispatch()
             raise
+
+    def release(self, slot: Slot, at: float | None = None) -> None:
+        """The answer to ``slot``'s request (or its failure) arrived at ``at`` (default: now):
+        the slot counts in its windows from then on, for ``T + margin`` seconds. Releasing a
+        slot twice does nothing."""
+        if slot.released_at is not None:
+            return
+        stamp = max(self.clock.time() if at is None else at, slot.granted_at)
+        slot.released_at = stamp
+        for window in slot.windows:
+            window.settle(stamp)
+        if slot.windows:
+            self._dispatch()
 
     def pause(self, classes: Iterable[str], until: float) -> None:
         """Close ``classes`` until monotonic time ``until`` (seconds) for every task: a 429."""
         for name in classes:
             self.paused_until[name] = max(self.paused_until.get(name, -math.inf), until)
         self._dispatch()
+
+    def close(self) -> None:
+        """Fail every waiting :meth:`acquire` at once, and every later one, with
+        :class:`~productive_async.InvalidRequestError` ("the client is closed")."""
+        self._closed = True
+        waiters, self._waiters = self._waiters, deque()
+        for waiter in waiters:
+            if not waiter.future.done():
+                waiter.future.set_exception(_closed_error())
+        self._schedule(math.inf)
 
     def class_matching(self, limit: int | None, period: float | None) -> str | None:
         """The class whose rate is ``limit`` requests per ``period`` seconds (a 429 body)."""
@@ -203,16 +291,20 @@ class RateGate:
         with contextlib.suppress(ValueError):
             self._waiters.remove(waiter)
 
-    def _give_back(self, windows: tuple[SlidingWindow, ...], sent_at: float) -> None:
-        for window in windows:
-            with contextlib.suppress(ValueError):
-                window.sent.remove(sent_at)
+    def _give_back(self, slot: Slot) -> None:
+        # Granted to a task cancelled before it could send: nothing reached the server.
+        if slot.released_at is None:
+            slot.released_at = slot.granted_at
+            for window in slot.windows:
+                window.in_flight -= 1
 
     def _dispatch(self) -> None:
         # Waiters are looked at in arrival order and every class's capacity is the same for all
         # of them at this instant, so a later waiter can never take a slot of a class an earlier
         # one is waiting on, while waiters on other classes go ahead (first come, first served
         # per class).
+        if self._closed:
+            return
         now = self.clock.time()
         wake_at = math.inf
         remaining: deque[_Waiter] = deque()
@@ -225,8 +317,8 @@ class RateGate:
             )
             if free_at <= now:
                 for window in waiter.windows:
-                    window.sent.append(now)
-                waiter.future.set_result(now)
+                    window.in_flight += 1
+                waiter.future.set_result(Slot(waiter.windows, now))
             else:
                 remaining.append(waiter)
                 wake_at = min(wake_at, free_at)
@@ -249,5 +341,5 @@ class RateGate:
         self._dispatch()
 
     def snapshot(self) -> Mapping[str, int]:
-        """Requests in each class's current log (for diagnostics)."""
-        return {name: len(w.sent) for name, w in self.windows.items()}
+        """Slots in each class's current log, in flight or answered (for diagnostics)."""
+        return {name: w.in_flight + len(w.answered) for name, w in self.windows.items()}

@@ -230,10 +230,16 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            await self.gate.acquire(classes)
+            slot = await self.gate.acquire(classes)
             self.stats["attempts"] += 1
             try:
-                response = await self._send(method, url, path, headers, data, timeout)
+                try:
+                    response = await self._send(method, url, path, headers, data, timeout)
+                finally:
+                    # The answer, the failure or the cancellation is here: the server has seen
+                    # the request by now if it ever will (bar one abandoned in flight, which
+                    # the window's margin covers), so its slot counts from this moment.
+                    self.gate.release(slot)
             except TransportError as exc:
                 if attempt > self.retry.max_retries or (exc.sent and not idempotent):
                     raise

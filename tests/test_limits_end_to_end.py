@@ -7,10 +7,13 @@ second), so they take about a second each; speed targets live in ``benchmarks/``
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 import productive_async as pa
 from productive_async import sandbox
@@ -160,3 +163,50 @@ async def test_every_attempt_goes_through_the_gate_even_after_a_dropped_connecti
         with pytest.raises(pa.TransportError):
             await client.time_entries.get(1)
     assert client.stats["attempts"] == len(box.log.entries)
+
+
+async def test_a_burst_on_cold_connections_and_a_busy_loop_is_never_refused() -> None:
+    # 300 concurrent gets at 60 / 0.5 s. Every request reaches the server's limiter 0-250 ms
+    # after the client let it go (a stand-in for new connections being opened and a slow
+    # network: far more than the window's margin of 5 ms), and the event loop, shared by client
+    # and server here, is blocked for 20 ms out of every 50 (a stand-in for decoding).
+    rate = pa.Rate(60, 0.5)
+    jitter = random.Random(11)
+
+    @web.middleware
+    async def late_arrival(request: web.Request, handler: Any) -> web.StreamResponse:
+        await asyncio.sleep(jitter.uniform(0.0, 0.25))
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    box = sandbox.Sandbox(demo_data=False, records=entries(300),
+                          rate_limits=pa.RateLimits.only(standard=rate))
+    app = box.make_app()
+    app.middlewares.append(late_arrival)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+
+    async def busy_loop() -> None:
+        while True:
+            time.sleep(0.02)  # noqa: ASYNC251 (blocks the loop on purpose)
+            await asyncio.sleep(0.03)
+
+    busy = asyncio.create_task(busy_loop())
+    try:
+        async with asyncio.timeout(60), pa.Productive(
+            sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=f"http://{host}:{port}/api/v2/",
+            rate_limits=pa.RateLimits.only(standard=rate),
+        ) as client:
+            records = await asyncio.gather(
+                *(client.time_entries.get(i) for i in range(1, 301))
+            )
+    finally:
+        busy.cancel()
+        await runner.cleanup()
+    assert [r.id for r in records] == [str(i) for i in range(1, 301)]
+    assert box.log.count(429) == 0 and client.stats["rate_limited"] == 0
+    assert box.log.max_in_window(rate.seconds) <= rate.requests
+    assert client.stats["attempts"] == len(box.log.entries) == 300

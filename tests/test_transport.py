@@ -272,3 +272,60 @@ def test_missing_credentials_are_rejected() -> None:
         pa.Productive("", ORG)
     with pytest.raises(pa.InvalidRequestError, match="organization"):
         pa.Productive(TOKEN, "")
+
+
+def slow(m: CompatAioresponses, clock: pa.FakeClock, seconds: float) -> None:
+    """One GET answered ``seconds`` (fake clock) after it was sent. (aioresponses keeps a mock
+    whose answer was cancelled: a later request gets it too, answered at once.)"""
+    calls = []
+
+    async def answer(url: Any, **kwargs: Any) -> None:
+        calls.append(url)
+        if len(calls) == 1:
+            await clock.sleep(seconds)
+
+    m.add(ANY, "GET", status=200, body=orjson.dumps(INVOICE),
+          content_type="application/vnd.api+json", callback=answer)
+
+
+@pytest.fixture
+async def one_per_10s(clock: pa.FakeClock) -> AsyncIterator[pa.Productive]:
+    async with pa.Productive(
+        TOKEN, ORG, base_url=BASE_URL, clock=clock,
+        rate_limits=pa.RateLimits.only(standard=pa.Rate(1, 10, margin=0)),
+    ) as c:
+        yield c
+
+
+async def test_the_next_request_waits_for_the_answer_plus_the_window(
+    one_per_10s: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    # 1 / 10 s and an answer that takes 30 s: the server may have seen the first request as
+    # late as 30 s, so the second goes at 40 s, not at 10 s.
+    slow(mocked, clock, 30.0)
+    ok(mocked)
+    async with asyncio.timeout(5):
+        first = asyncio.ensure_future(one_per_10s.invoices.get(1))
+        await clock.advance(1.0)
+        second = asyncio.ensure_future(one_per_10s.invoices.get(2))
+        await clock.advance(38.5)
+        assert first.done() and not second.done() and len(sent_requests(mocked)) == 1
+        await clock.advance(0.5)
+        assert (await second).id == "1" and clock.time() == 40.0
+
+
+async def test_a_request_cancelled_in_flight_gives_its_slot_up_at_cancellation(
+    one_per_10s: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    slow(mocked, clock, 1000.0)
+    async with asyncio.timeout(5):
+        doomed = asyncio.ensure_future(one_per_10s.invoices.get(1))
+        await clock.advance(2.0)
+        doomed.cancel()  # the server may have seen it: it counts from now (2 s) to 12 s
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+        waiting = asyncio.ensure_future(one_per_10s.invoices.get(2))
+        await clock.advance(9.9)
+        assert not waiting.done()
+        await clock.advance(0.1)
+        assert (await waiting).id == "1"
