@@ -29,6 +29,7 @@ No exception ever carries the API token: requests are described by method and pa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -87,6 +88,18 @@ class ErrorObject:
 
 def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _number_or_none(value: object) -> float | None:
+    """A finite number from a number or a numeric string (``10``, ``"10"``, ``"2.5"``), else
+    None (booleans, other strings, containers, ``nan``, ``inf``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 class APIError(ProductiveError):
@@ -149,16 +162,20 @@ class RateLimitError(APIError):
     """429 that was not (or could no longer be) waited out.
 
     ``retry_after`` is the number of seconds after which the API accepts requests again, from
-    ``X-RateLimit-Reset`` (or ``Retry-After``), or ``None`` when the answer did not say.
-    ``limit`` and ``period`` (seconds) come from the error body when present.
+    ``X-RateLimit-Reset`` (or ``Retry-After``; the client's ``RetryPolicy.default_reset`` when
+    neither is readable), or ``None`` when unknown. ``limit`` (requests, int) and ``period``
+    (seconds, int or float) come from the error body when present, as numbers or numeric
+    strings; anything else is ``None`` (the raw values stay in ``errors[0].meta``).
     """
 
     def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.retry_after = retry_after
         first = self.errors[0].meta if self.errors else {}
-        self.limit: int | None = first.get("limit")
-        self.period: int | None = first.get("period")
+        period = _number_or_none(first.get("period"))
+        limit = _number_or_none(first.get("limit"))
+        self.limit: int | None = int(limit) if limit is not None and limit.is_integer() else None
+        self.period: float | None = period if period is not None and period > 0 else None
 
     @property
     def server_time_limit(self) -> bool:

@@ -329,3 +329,32 @@ async def test_a_request_cancelled_in_flight_gives_its_slot_up_at_cancellation(
         assert not waiting.done()
         await clock.advance(0.1)
         assert (await waiting).id == "1"
+
+
+@pytest.mark.parametrize(
+    ("limit", "period", "expected"),
+    [(100, 10, (100, 10)), ("100", "10", (100, 10)), ("100", "2.5", (100, 2.5)),
+     (100.0, 10.0, (100, 10)), ("many", "soon", (None, None)), (True, [10], (None, None)),
+     (None, "inf", (None, None)), ("1.5", "-3", (None, None))],
+)
+def test_rate_limit_error_reads_limit_and_period_tolerantly(
+    limit: Any, period: Any, expected: tuple[int | None, float | None]
+) -> None:
+    error = pa.RateLimitError(
+        429, [pa.ErrorObject.from_json({"status": "429", "limit": limit, "period": period},
+                                       429)],
+        method="GET", path="invoices",
+    )
+    assert (error.limit, error.period) == expected
+    assert error.errors[0].meta == {"limit": limit, "period": period}  # raw values kept
+
+
+async def test_429_with_the_period_as_a_string_pauses_the_matching_class(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    body = {"errors": [{"status": "429", "title": "Too many requests", "limit": 100,
+                        "period": "10"}]}
+    fail(mocked, "GET", 429, body, headers={"X-RateLimit-Reset": "2"})
+    ok(mocked)
+    assert (await run(clock, client.invoices.get(1))).id == "1"
+    assert client.gate.paused_until == {"standard": pytest.approx(2.0)}
