@@ -11,7 +11,9 @@ Retry table (:class:`RetryPolicy`):
 =============================================  ==================================================
 failure                                        retried for
 =============================================  ==================================================
-429 Too many requests                          every method (after the reset; pauses the class)
+429 Too many requests                          every method, if the reset is within
+                                               ``max_rate_limit_wait`` (after the reset; pauses
+                                               the class); else RateLimitError at once
 429 Server time limit exceeded                 every method, if the reset is within
                                                ``max_server_time_wait``; else RateLimitError
 connection not opened (refused, DNS, connect   every method
@@ -21,12 +23,17 @@ after sending                                  idempotent; never POST/PATCH othe
 =============================================  ==================================================
 
 Backoff is exponential with full jitter (``uniform(0, min(cap, base * 2**attempt))``).
-The token is never logged, put in an exception or shown in a repr.
+The reset of a 429 is read from ``X-RateLimit-Reset``, else ``Retry-After`` (see
+:func:`_retry_after`: seconds, an epoch timestamp or an HTTP-date). The token is never logged,
+put in an exception or shown in a repr.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
+import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -74,9 +81,12 @@ class RetryPolicy:
     """When and how often to retry (see the module's retry table).
 
     ``max_retries``: retries after the first attempt (0 disables retrying). ``backoff_base`` and
-    ``backoff_cap`` (seconds) shape the full-jitter backoff. ``max_server_time_wait`` (seconds):
-    the longest "Server time limit exceeded" reset the client waits out by itself.
-    ``default_reset`` (seconds): the pause after a 429 that names no reset time.
+    ``backoff_cap`` (seconds) shape the full-jitter backoff. ``max_rate_limit_wait`` (seconds,
+    15 minutes by default): the longest "Too many requests" reset the client waits out (and
+    pauses its rate class for); a 429 whose reset is further away raises
+    :class:`~productive_async.RateLimitError` at once, with ``retry_after`` in seconds.
+    ``max_server_time_wait`` (seconds): the same for "Server time limit exceeded".
+    ``default_reset`` (seconds): the pause after a 429 that names no (readable) reset time.
     """
 
     max_retries: int = 5
@@ -84,6 +94,7 @@ class RetryPolicy:
     backoff_cap: float = 30.0
     max_server_time_wait: float = 60.0
     default_reset: float = 10.0
+    max_rate_limit_wait: float = 900.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Seconds to sleep before retry number ``attempt`` (1-based): full jitter."""
@@ -117,16 +128,55 @@ class _Secret:
     __str__ = __repr__
 
 
-def _retry_after(headers: Mapping[str, str], default: float) -> float:
+#: A reset this large (in seconds) is an absolute epoch time (2001-09-09 on), not a delay...
+_EPOCH_SECONDS = 1e9
+#: ... and this large, an epoch time in milliseconds.
+_EPOCH_MILLISECONDS = 1e11
+
+
+def _retry_after(
+    headers: Mapping[str, str], default: float, *, wall_time: float | None = None
+) -> float:
+    """Seconds until the API takes requests again: ``X-RateLimit-Reset``, else ``Retry-After``,
+    else ``default``.
+
+    Each header may hold seconds to wait, an absolute epoch time (in seconds from 1e9, in
+    milliseconds from 1e11) or an HTTP-date (``Wed, 21 Oct 2026 07:28:00 GMT``); absolute times
+    are turned into seconds from ``wall_time`` (default: now, ``time.time()``). The result is
+    finite and >= 0 (a time in the past is 0); a header that is not a number or a date, or is
+    not finite (``inf``, ``nan``), is skipped. Whether the wait is acceptable is the caller's
+    decision (:attr:`RetryPolicy.max_rate_limit_wait`).
+    """
     for name in ("X-RateLimit-Reset", "Retry-After"):
         value = headers.get(name)
         if value is None:
             continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            continue
+        seconds = _reset_seconds(value, time.time() if wall_time is None else wall_time)
+        if seconds is not None:
+            return seconds
     return default
+
+
+def _reset_seconds(value: str, wall_time: float) -> float | None:
+    text = value.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        number = when.timestamp() - wall_time
+    else:
+        if not math.isfinite(number):
+            return None
+        if number >= _EPOCH_MILLISECONDS:
+            number /= 1000.0
+        if number >= _EPOCH_SECONDS:
+            number -= wall_time
+    return max(0.0, number)
 
 
 class Transport:
@@ -257,6 +307,9 @@ class Transport:
                         raise error
                     tripped = classes
                 else:
+                    if wait > self.retry.max_rate_limit_wait:
+                        # An absurd or far reset: waiting would hang every call of the class.
+                        raise error
                     matched = self.gate.class_matching(error.limit, error.period)
                     tripped = (matched,) if matched else classes
                 self.gate.pause(tripped, self.clock.time() + wait)

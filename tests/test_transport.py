@@ -358,3 +358,72 @@ async def test_429_with_the_period_as_a_string_pauses_the_matching_class(
     ok(mocked)
     assert (await run(clock, client.invoices.get(1))).id == "1"
     assert client.gate.paused_until == {"standard": pytest.approx(2.0)}
+
+
+WALL = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-RateLimit-Reset": "4"}, 4.0),
+        ({"X-RateLimit-Reset": " 2.5 "}, 2.5),
+        ({"X-RateLimit-Reset": "-3"}, 0.0),
+        ({"Retry-After": "3"}, 3.0),
+        ({"X-RateLimit-Reset": "7", "Retry-After": "3"}, 7.0),
+        ({"X-RateLimit-Reset": str(WALL + 42)}, 42.0),  # an epoch timestamp
+        ({"X-RateLimit-Reset": str(int((WALL + 42) * 1000))}, 42.0),  # ... in milliseconds
+        ({"X-RateLimit-Reset": str(WALL - 100)}, 0.0),  # one in the past
+        ({"X-RateLimit-Reset": "32503680000"}, 32503680000 - WALL),  # 3000-01-01
+        ({"Retry-After": "Fri, 15 Jan 2027 08:01:30 GMT"}, 90.0),  # an HTTP-date
+        ({"Retry-After": "Fri, 15 Jan 2027 07:00:00 GMT"}, 0.0),
+        ({"X-RateLimit-Reset": "inf", "Retry-After": "5"}, 5.0),  # unreadable: the next one
+        ({"X-RateLimit-Reset": "nan"}, 10.0),  # ... or the default
+        ({"X-RateLimit-Reset": "soon"}, 10.0),
+        ({}, 10.0),
+    ],
+)
+def test_reset_headers_are_read_as_seconds_to_wait(
+    headers: dict[str, str], expected: float
+) -> None:
+    from productive_async._transport import _retry_after
+
+    assert _retry_after(headers, 10.0, wall_time=WALL) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "reset", ["32503680000", "99999999999999", "Wed, 01 Jan 3000 00:00:00 GMT", "86400"],
+    ids=["epoch-3000", "epoch-ms-5138", "http-date-3000", "a-day"],
+)
+async def test_a_429_reset_beyond_the_cap_raises_at_once_and_pauses_nothing(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock, reset: str
+) -> None:
+    fail(mocked, "GET", 429, too_many(), headers={"X-RateLimit-Reset": reset})
+    ok(mocked)
+    async with asyncio.timeout(5):
+        with pytest.raises(pa.RateLimitError) as caught:
+            await client.invoices.get(1)  # no time passes on the fake clock
+        assert caught.value.retry_after is not None and caught.value.retry_after > 900
+        assert client.gate.paused_until == {}  # later calls are not held up
+        assert (await client.invoices.get(2)).id == "1"
+    assert clock.time() == 0.0
+
+
+async def test_a_429_reset_within_the_cap_is_waited_out(
+    mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    async with pa.Productive(
+        TOKEN, ORG, base_url=BASE_URL, clock=clock, rate_limits=pa.RateLimits.unlimited(),
+        retry=pa.RetryPolicy(max_rate_limit_wait=120.0),
+    ) as client:
+        fail(mocked, "GET", 429, too_many(), headers={"Retry-After": "120"})
+        ok(mocked)
+        assert (await run(clock, client.invoices.get(1), seconds=200)).id == "1"
+        assert 120.0 <= clock.time() < 121.0
+        fail(mocked, "GET", 429, too_many(), headers={"Retry-After": "121"})
+        with pytest.raises(pa.RateLimitError):
+            await run(clock, client.invoices.get(1))
+
+
+def test_default_rate_limit_wait_cap_is_15_minutes() -> None:
+    assert pa.RetryPolicy().max_rate_limit_wait == 900.0
