@@ -187,7 +187,9 @@ class Productive(Collections):
         return sorted(set(super().__dir__()) | {s.name for s in self.registry.collections})
 
     async def close(self) -> None:
-        """Close the HTTP session (if the client opened it)."""
+        """Close the HTTP session (if the client opened it). Calls waiting for a rate-limit
+        slot fail at once with :class:`~productive_async.InvalidRequestError` ("the client is
+        closed"), as does every later call."""
         await self._transport.close()
 
     async def __aenter__(self) -> Productive:

@@ -240,9 +240,11 @@ class Transport:
         return self._session
 
     async def close(self) -> None:
-        """Close the HTTP session if this transport opened it; later requests raise
-        :class:`~productive_async.InvalidRequestError`."""
+        """Close the HTTP session if this transport opened it. Requests waiting in the rate
+        gate fail at once, and later requests, with
+        :class:`~productive_async.InvalidRequestError` ("the client is closed")."""
         self._closed = True
+        self.gate.close()
         if self._session is not None and self._owns_session and not self._session.closed:
             await self._session.close()
         self._session = None

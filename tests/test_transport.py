@@ -427,3 +427,37 @@ async def test_a_429_reset_within_the_cap_is_waited_out(
 
 def test_default_rate_limit_wait_cap_is_15_minutes() -> None:
     assert pa.RetryPolicy().max_rate_limit_wait == 900.0
+
+
+async def test_close_fails_the_calls_waiting_for_a_slot_at_once(
+    mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    client = pa.Productive(TOKEN, ORG, base_url=BASE_URL, clock=clock,
+                           rate_limits=pa.RateLimits.only(standard=pa.Rate(1, 10)))
+    ok(mocked)
+    async with asyncio.timeout(5):  # and no time passes on the fake clock
+        await client.invoices.get(1)
+        waiting = [asyncio.ensure_future(client.invoices.get(i)) for i in range(2, 6)]
+        await clock.settle()
+        assert not any(t.done() for t in waiting)
+        await client.close()
+        for task in waiting:
+            with pytest.raises(pa.InvalidRequestError, match="client is closed"):
+                await task
+        with pytest.raises(pa.InvalidRequestError, match="client is closed"):
+            await client.invoices.get(7)
+    assert clock.time() == 0.0 and len(sent_requests(mocked)) == 1
+
+
+async def test_close_fails_the_calls_paused_by_a_429_at_once(
+    client: pa.Productive, mocked: CompatAioresponses, clock: pa.FakeClock
+) -> None:
+    fail(mocked, "GET", 429, too_many(), headers={"X-RateLimit-Reset": "600"})
+    async with asyncio.timeout(5):
+        paused = asyncio.ensure_future(client.invoices.get(1))
+        await clock.advance(1.0)
+        assert not paused.done()
+        await client.close()
+        with pytest.raises(pa.InvalidRequestError, match="client is closed"):
+            await paused
+    assert clock.time() == 1.0
