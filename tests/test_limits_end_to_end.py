@@ -1,7 +1,8 @@
 """Rate limits and faults end to end: the sandbox enforces them, the client stays within them.
 
 These run over loopback with small scaled-down limits (a few requests per fraction of a
-second), so they take about a second each; speed targets live in ``benchmarks/``.
+second), so they take about a second each (the burst about five); speed targets live in
+``benchmarks/``.
 """
 
 from __future__ import annotations
