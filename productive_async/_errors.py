@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 
 class ProductiveError(Exception):
@@ -94,7 +95,9 @@ class APIError(ProductiveError):
 
     Attributes: ``status`` (HTTP status, int), ``errors`` (list of :class:`ErrorObject`, possibly
     empty when the body was not an error document), ``method`` and ``path`` of the request
-    (path relative to the base URL, query string excluded), ``headers`` (response headers).
+    (path relative to the base URL, query string excluded), ``headers`` (response headers,
+    case-insensitive) and ``request_id`` (the ``X-Request-Id`` header Productive sends with
+    every answer: quote it to Productive's support).
     """
 
     status: int
@@ -112,9 +115,14 @@ class APIError(ProductiveError):
         self.errors = list(errors)
         self.method = method
         self.path = path
-        self.headers = dict(headers or {})
+        self.headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(headers or {}))
         summary = "; ".join(str(e) for e in self.errors) or "no error details"
         super().__init__(f"{method} {path} -> {status}: {summary}")
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's ``X-Request-Id`` header, or ``None``."""
+        return self.headers.get("X-Request-Id")
 
     def pointers(self) -> list[str]:
         """The ``source.pointer`` of each error that has one (e.g. for 422 field errors)."""
@@ -205,19 +213,25 @@ class DecodeError(ProductiveError):
 
 
 class DriftError(ProductiveError):
-    """The collection changed while a page-number ``list()`` was running.
+    """A page-number ``list()`` saw its pages stop adding up: the collection changed while it
+    was paged (records created, deleted or re-sorted meanwhile) or the server's pages disagree
+    with its own ``meta``.
 
-    ``expected`` and ``seen`` are the ``meta.total_count`` values of the first page and of the
-    page where the change showed; re-run the pull, or use ``pagination="cursor"``.
+    ``path`` is the collection; ``reason`` says what was seen (``total_count`` changed, a
+    record on two pages, a short or empty page before the last); ``expected`` and ``seen``
+    are the ``meta.total_count`` values of the first page and of the page where a count change
+    showed (``None`` for the other reasons). Re-run the pull, or use ``pagination="cursor"``.
     """
 
-    def __init__(self, path: str, expected: int, seen: int) -> None:
+    def __init__(self, path: str, reason: str, *, expected: int | None = None,
+                 seen: int | None = None) -> None:
         self.path = path
+        self.reason = reason
         self.expected = expected
         self.seen = seen
         super().__init__(
-            f"{path}: total_count changed from {expected} to {seen} during the pull; records may "
-            "be missing or duplicated (use pagination='cursor' for a consistent pull)"
+            f"{path}: {reason}; records may be missing or duplicated (re-run the pull, or use "
+            "pagination='cursor' for a pull that stays consistent under writes)"
         )
 
 

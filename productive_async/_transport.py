@@ -26,6 +26,7 @@ The token is never logged, put in an exception or shown in a repr.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
@@ -35,6 +36,7 @@ from typing import Any
 import aiohttp
 import attrs
 import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._clock import Clock
@@ -90,14 +92,75 @@ class RetryPolicy:
         return rng.uniform(0.0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
 
 
-@attrs.frozen
 class Response:
-    """A decoded answer: status, headers, JSON body (``None`` when empty), content type."""
+    """One answer as received: ``status``, ``headers`` (case-insensitive, so
+    ``headers["x-request-id"]`` and ``headers["X-Request-Id"]`` are the same), ``content`` (the
+    body's bytes), ``content_type``, and the ``method`` and ``path`` of the request.
 
-    status: int
-    headers: Mapping[str, str]
-    body: Any
-    content_type: str
+    The JSON body is parsed on first use of :attr:`body` (prefetched pages stay bytes until the
+    consumer reaches them). A 2xx body is never trusted blindly: an ``errors`` document raises.
+    """
+
+    __slots__ = ("_body", "_parsed", "content", "content_type", "headers", "method", "path",
+                 "status")
+
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes,
+                 content_type: str = "", *, method: str = "", path: str = "") -> None:
+        self.status = status
+        self.headers: Mapping[str, str] = (
+            headers if isinstance(headers, CIMultiDictProxy) else CIMultiDictProxy(
+                CIMultiDict(headers))
+        )
+        self.content = content
+        self.content_type = content_type
+        self.method = method
+        self.path = path
+        self._body: Any = None
+        self._parsed = False
+
+    def __repr__(self) -> str:
+        return (f"<Response {self.method} {self.path} -> {self.status} "
+                f"({len(self.content)} bytes)>")
+
+    @property
+    def body(self) -> Any:
+        """The JSON body (``None`` when empty), parsed once.
+
+        Raises :class:`~productive_async.DecodeError` for a 2xx body that is not JSON, and the
+        :class:`~productive_async.APIError` it describes for a 2xx ``errors`` document (an
+        error document is never a success; JSON:API 1.1, "Top Level": ``data`` and ``errors``
+        never coexist)."""
+        if not self._parsed:
+            self._body = self._parse()
+            self._parsed = True
+        return self._body
+
+    def raise_for_errors(self) -> None:
+        """For answers whose body the SDK does not read (DELETE, actions answering nothing):
+        a success whatever the body is, unless it is an ``errors`` document."""
+        if self.content[:1] in (b"{", b" ", b"\n", b"\r", b"\t"):
+            with contextlib.suppress(DecodeError):  # not JSON: a success all the same
+                self.body  # noqa: B018  # parsing raises for an errors document
+
+    def _parse(self) -> Any:
+        if not self.content:
+            return None
+        try:
+            body = orjson.loads(self.content)
+        except orjson.JSONDecodeError:
+            if self.status < 400:
+                raise DecodeError(
+                    f"{self.method} {self.path} -> {self.status}: body is not JSON "
+                    f"({self.content_type or 'no content type'})"
+                ) from None
+            return None
+        if self.status < 400 and isinstance(body, Mapping) and "errors" in body \
+                and "data" not in body:
+            errors = parse_error_document(body, 400)
+            status = max((e.status for e in errors), default=400)
+            raise error_class_for(status if status >= 400 else 400)(
+                self.status, errors, method=self.method, path=self.path, headers=self.headers)
+        return body
 
 
 class _Secret:
@@ -306,7 +369,7 @@ class Transport:
                 raw = await resp.read()
                 status = resp.status
                 content_type = resp.headers.get("Content-Type", "")
-                resp_headers = {k: v for k, v in resp.headers.items()}
+                resp_headers = CIMultiDictProxy(resp.headers.copy())
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise TransportError(
                 f"could not connect ({type(exc).__name__})", method=method, path=path, sent=False
@@ -322,14 +385,4 @@ class Transport:
         log.debug(
             "%s %s -> %d in %.0f ms", method, path, status, (time.perf_counter() - started) * 1e3
         )
-        body: Any = None
-        if raw:
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                if status < 400:
-                    raise DecodeError(
-                        f"{method} {path} -> {status}: body is not JSON ({content_type})"
-                    ) from None
-                body = None
-        return Response(status, resp_headers, body, content_type)
+        return Response(status, resp_headers, raw, content_type, method=method, path=path)
