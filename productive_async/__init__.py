@@ -6,7 +6,7 @@ Everything public is importable from here; modules with a leading underscore are
 
 from . import models, resources
 from ._bulk import BulkResult, ItemOutcome
-from ._client import DEFAULT_BASE_URL, Productive
+from ._client import Productive
 from ._clock import Clock, FakeClock, LoopClock
 from ._custom_fields import CustomFieldDefinition, CustomFieldOption, CustomFields
 from ._engine import Action, ListOptions, Page, Paginator, ResourceBase, ResourceClient
@@ -21,6 +21,7 @@ from ._errors import (
     DriftError,
     ErrorObject,
     InvalidRequestError,
+    NotAttemptedError,
     NotFoundError,
     PermissionDeniedError,
     ProductiveError,
@@ -42,7 +43,7 @@ from ._models import (
 )
 from ._ratelimit import Rate, RateLimits
 from ._registry import Registry, ResourceSpec, default_registry
-from ._transport import RetryPolicy, Timeouts
+from ._transport import DEFAULT_BASE_URL, RetryPolicy, Timeouts
 
 __version__ = "0.1.0"
 
@@ -72,6 +73,7 @@ __all__ = [
     "LineItemPreview",
     "ListOptions",
     "LoopClock",
+    "NotAttemptedError",
     "NotFoundError",
     "OpenIntEnum",
     "OpenStrEnum",

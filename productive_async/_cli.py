@@ -30,10 +30,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ._client import DEFAULT_BASE_URL, Productive
+from ._client import Productive
 from ._errors import InvalidRequestError, ProductiveError, UnknownResourceError
 from ._models import Record
 from ._registry import FILTER_OPERATORS, ResourceSpec, default_registry
+from ._transport import DEFAULT_BASE_URL
 
 _FILTER = re.compile(r"^(?P<name>[A-Za-z0-9_$]+)(?P<path>(\[[^\]=]*\])*)=(?P<value>.*)$",
                      re.DOTALL)

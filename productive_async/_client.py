@@ -15,10 +15,16 @@ from ._errors import InvalidRequestError
 from ._jsonapi import Document, encode_params, parse_document
 from ._ratelimit import RateGate, RateLimits
 from ._registry import Registry, default_registry
-from ._transport import RetryPolicy, Timeouts, Transport
+from ._transport import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    RetryPolicy,
+    Timeouts,
+    Transport,
+    masked,
+)
 from .resources import Collections
 
-DEFAULT_BASE_URL = "https://api.productive.io/api/v2/"
 _METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 
 
@@ -41,7 +47,8 @@ class Productive(Collections):
     ``registry`` (a custom registry); ``strict`` (default ``True``: a write field, action
     parameter, filter, operator, sort key, include path or report group the registry does not
     know raises :class:`InvalidRequestError` before sending; ``False`` sends such names anyway,
-    for API additions newer than the SDK).
+    for API additions newer than the SDK); ``max_response_bytes`` (default 64 MiB: a larger
+    answer, counted after gzip inflation, raises :class:`TransportError` while it is read).
 
     Use ``async with Productive(...) as client:`` or call :meth:`close`.
     Raises :class:`InvalidRequestError` for an empty token or organization id.
@@ -61,6 +68,7 @@ class Productive(Collections):
         clock: Clock | None = None,
         registry: Registry | None = None,
         strict: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if not token:
             raise InvalidRequestError("an API token is required (PRODUCTIVE_API_TOKEN)")
@@ -82,6 +90,7 @@ class Productive(Collections):
             timeouts=timeouts or Timeouts(),
             session=session,
             feature_flags=feature_flags,
+            max_response_bytes=max_response_bytes,
         )
         self._clients: dict[str, ResourceClient] = {}
         context = Context(self._transport, self.registry,
@@ -109,7 +118,8 @@ class Productive(Collections):
         return self._transport.stats
 
     def __repr__(self) -> str:
-        return f"<Productive {self.base_url} organization={self.organization_id}>"
+        return (f"<Productive {masked(self._transport.base_url)} "
+                f"organization={self.organization_id}>")
 
     def resource(self, name: str) -> ResourceClient:
         """The dynamic :class:`ResourceClient` of collection ``name`` (``"invoices"``,

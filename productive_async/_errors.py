@@ -20,6 +20,7 @@
     ├── DriftError                       a list() saw the collection change while paging
     ├── BatchRejectedError               a bulk item not applied because its batch was rejected
     │                                    for another item (.batch_error)
+    ├── NotAttemptedError                a bulk item not sent because the run stopped early
     └── BulkError                        a bulk operation had failed items (.result has each
                                          item's outcome); raised by BulkResult.raise_for_errors
 
@@ -182,13 +183,16 @@ class TransportError(ProductiveError):
     """No answer: connection refused or reset, DNS failure, or a timeout.
 
     ``method`` and ``path`` name the request; ``sent`` tells whether the request may have
-    reached the server (False only when the connection could not be opened).
+    reached the server (False only when the connection could not be opened); ``retryable`` is
+    False for failures a retry cannot mend (TLS certificate, answer too large).
     """
 
-    def __init__(self, message: str, *, method: str, path: str, sent: bool) -> None:
+    def __init__(self, message: str, *, method: str, path: str, sent: bool,
+                 retryable: bool = True) -> None:
         self.method = method
         self.path = path
         self.sent = sent
+        self.retryable = retryable
         super().__init__(f"{method} {path}: {message}")
 
 
@@ -242,6 +246,11 @@ class BatchRejectedError(ProductiveError):
     def __init__(self, batch_error: APIError) -> None:
         self.batch_error = batch_error
         super().__init__(f"not applied: the batch was rejected ({batch_error})")
+
+
+class NotAttemptedError(ProductiveError):
+    """A bulk item whose fate the SDK cannot vouch for: never sent because the run stopped at
+    an earlier item, or in a batch that failed with something other than an API answer."""
 
 
 class BulkError(ProductiveError):
