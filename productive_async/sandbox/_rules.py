@@ -118,6 +118,14 @@ def parse_date(value: Any) -> dt.date | None:
     return None
 
 
+def add_days(day: dt.date, days: int) -> dt.date:
+    """``day`` + ``days``, kept within the calendar (``date.min`` .. ``date.max``)."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
+
+
 class Rules:
     """Write and action behaviour of the sandbox, over its :class:`Store`."""
 
@@ -166,7 +174,8 @@ class Rules:
     # ------------------------------------------------------------------ generic writes
 
     def _apply(self, spec: ResourceSpec, record: Record, data: Mapping[str, Any]) -> ErrorList:
-        """Copy a request's attributes and relationships onto ``record``; reference errors."""
+        """Copy a request's attributes and relationships onto ``record``; reference errors.
+        ``data`` is a resource object as :mod:`._documents` leaves it (shapes checked)."""
         errors: ErrorList = []
         attributes = data.get("attributes") or {}
         if not isinstance(attributes, Mapping):
@@ -204,7 +213,7 @@ class Rules:
 
     def _link(self, rels: dict[str, Any], name: str, type_: str | None, id_: Any) -> ErrorList:
         if type_ is None or self.store.get(type_, str(id_)) is None:
-            if type_ is not None and not self.store.table(type_):
+            if type_ is not None and not self.store.tables.get(type_):
                 rels[name] = {"type": type_, "id": str(id_)}  # a type the sandbox does not hold
                 return []
             return [invalid(name, "attribute is invalid")]
@@ -316,7 +325,7 @@ class Rules:
                 attrs_["invoiced_on"] = invoiced.isoformat()
                 if attrs_.get("pay_on") in (None, ""):
                     terms = attrs_.get("payment_terms") or 0
-                    attrs_["pay_on"] = (invoiced + dt.timedelta(days=int(terms))).isoformat()
+                    attrs_["pay_on"] = add_days(invoiced, int(terms)).isoformat()
             if not attrs_.get("email_key"):
                 seed = f"{record['id']}-{attrs_.get('created_at')}".encode()
                 attrs_["email_key"] = hashlib.md5(seed, usedforsecurity=False).hexdigest()
