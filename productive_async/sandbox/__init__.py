@@ -29,7 +29,13 @@ from aiohttp import web
 
 from .._ratelimit import RateLimits
 from .._registry import Registry, default_registry
-from ._server import Faults, RequestLog, SandboxServer
+from ._server import (
+    DEFAULT_MAX_BODY_SIZE,
+    MAX_LINE_SIZE,
+    Faults,
+    RequestLog,
+    SandboxServer,
+)
 from ._store import Record, Store
 
 __all__ = [
@@ -60,7 +66,12 @@ class Sandbox:
     (default: the documented ones; ``None`` disables them). ``latency``: seconds added to every
     answer. ``faults``: injected 5xx and dropped connections. ``today``: the date validations
     compare with (default: the real today). ``trial``: behave as a trial account (invoice
-    e-mails only to yourself).
+    e-mails only to yourself). ``max_body_size``: the largest request body read, in bytes (413
+    beyond it).
+
+    Every request gets the API's answer: a malformed one its 400/404/409/413/422 error
+    document; a handler's own failure is logged (logger ``productive_async.sandbox``) and
+    answered with a 500 error document, never a traceback.
     """
 
     def __init__(
@@ -77,6 +88,7 @@ class Sandbox:
         today: dt.date | None = None,
         trial: bool = False,
         registry: Registry | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         self.registry = registry or default_registry()
         initial: list[Record] = []
@@ -96,6 +108,7 @@ class Sandbox:
             faults=faults or Faults(),
             today=today,
             trial=trial,
+            max_body_size=max_body_size,
         )
 
     def make_app(self) -> web.Application:
@@ -124,7 +137,8 @@ class Sandbox:
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Run the server on ``host:port`` (port 0: any free port) and yield its base URL
         (``http://127.0.0.1:<port>/api/v2/``); stops when the block exits."""
-        runner = web.AppRunner(self.server.make_app(), access_log=None)
+        runner = web.AppRunner(self.server.make_app(), access_log=None,
+                               max_line_size=MAX_LINE_SIZE, max_field_size=MAX_LINE_SIZE)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
