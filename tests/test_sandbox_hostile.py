@@ -2,7 +2,7 @@
 relationship, bulk body, action parameter, id or route gets the API's error document (400 for
 query and paging shapes, 404 for unknown routes and records, 409 for a type conflict, 413 for a
 body over the limit, 422 for invalid bodies and attributes) and never a 500 or a traceback;
-cursors the server did not make are ``400 keyset_invalid_cursor``.
+cursors the server did not make are ``400 keyset_invalid_cursor``; the request log is bounded.
 
 The last test, parametrized over every registered collection, sends a fixed catalogue of
 hostile shapes to each (list, get, create, update, bulk and every custom action), so a
@@ -525,6 +525,28 @@ async def test_a_handler_failure_is_a_logged_500_error_document_without_a_traceb
     assert box.log.entries[-1][1:] == ("GET", "invoices", 500)
     status, _, _ = await api.send("GET", "companies")  # the server goes on answering
     assert status == 200
+
+
+# ----------------------------------------------------------------------------- request log
+
+
+async def test_the_request_log_keeps_the_newest_entries_only() -> None:
+    small = sandbox.Sandbox(demo_data=False, rate_limits=None, log_size=5)
+    assert small.log.maxlen == 5
+    async with small.serve() as url, aiohttp.ClientSession() as session:
+        api = Api(session, url)
+        for index in range(12):
+            await api.send("GET", f"companies/{index}")
+        await api.send("GET", "x" * 10_000)
+    assert len(small.log.entries) == 5 and small.log.total == 13
+    assert [e[2] for e in small.log.entries][:4] == [f"companies/{i}" for i in range(8, 12)]
+    assert len(small.log.entries[-1][2]) <= 256  # a long path is kept short
+
+
+def test_the_request_log_is_bounded_by_default() -> None:
+    box = sandbox.Sandbox(demo_data=False)
+    assert box.log.maxlen is not None and box.log.maxlen <= 1_000_000
+    assert sandbox.RequestLog([(0.0, "GET", "x", 200)] * 3, maxlen=2).count() == 2
 
 
 # ----------------------------------------------------------------------------- every collection

@@ -30,6 +30,7 @@ from aiohttp import web
 from .._ratelimit import RateLimits
 from .._registry import Registry, default_registry
 from ._server import (
+    DEFAULT_LOG_SIZE,
     DEFAULT_MAX_BODY_SIZE,
     MAX_LINE_SIZE,
     Faults,
@@ -66,8 +67,9 @@ class Sandbox:
     (default: the documented ones; ``None`` disables them). ``latency``: seconds added to every
     answer. ``faults``: injected 5xx and dropped connections. ``today``: the date validations
     compare with (default: the real today). ``trial``: behave as a trial account (invoice
-    e-mails only to yourself). ``max_body_size``: the largest request body read, in bytes (413
-    beyond it).
+    e-mails only to yourself). ``log_size``: how many requests :attr:`log` keeps (the newest;
+    ``None``: all of them, for short tests only). ``max_body_size``: the largest request body
+    read, in bytes (413 beyond it).
 
     Every request gets the API's answer: a malformed one its 400/404/409/413/422 error
     document; a handler's own failure is logged (logger ``productive_async.sandbox``) and
@@ -88,6 +90,7 @@ class Sandbox:
         today: dt.date | None = None,
         trial: bool = False,
         registry: Registry | None = None,
+        log_size: int | None = DEFAULT_LOG_SIZE,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         self.registry = registry or default_registry()
@@ -108,6 +111,7 @@ class Sandbox:
             faults=faults or Faults(),
             today=today,
             trial=trial,
+            log_size=log_size,
             max_body_size=max_body_size,
         )
 
@@ -130,7 +134,8 @@ class Sandbox:
 
     @property
     def log(self) -> RequestLog:
-        """Every request the server answered (time, method, path, status)."""
+        """The requests the server answered (time, method, path, status): the newest
+        ``log_size`` of them."""
         return self.server.log
 
     @contextlib.asynccontextmanager

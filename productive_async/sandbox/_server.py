@@ -20,7 +20,7 @@ import random
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -49,11 +49,15 @@ from ._rules import Rules, status_of
 from ._store import Record, Store, numeric
 
 JSONAPI = "application/vnd.api+json"
+#: Requests the :class:`RequestLog` keeps by default (the oldest are dropped first).
+DEFAULT_LOG_SIZE = 100_000
 #: The longest request line and header the server reads (aiohttp's default is 8,190 bytes;
 #: deeply nested filters are longer). Longer ones are refused before any handler runs.
 MAX_LINE_SIZE = 65_536
 #: The largest request body read by default (413 beyond it).
 DEFAULT_MAX_BODY_SIZE = 32 * 1024 * 1024
+#: Characters of a request path the log keeps.
+_LOGGED_PATH = 256
 
 logger = logging.getLogger("productive_async.sandbox")
 _ARRIVED = web.RequestKey("arrived", float)
@@ -77,24 +81,34 @@ class Faults:
     seed: int = 0
 
 
-@attrs.define
 class RequestLog:
     """What the server saw: one ``(arrival time, method, path, status)`` per request, times
-    in monotonic seconds."""
+    in monotonic seconds, the newest ``maxlen`` of them (``None``: every one; a long-running
+    sandbox should keep a bound). :attr:`total` counts every request ever added."""
 
-    entries: list[tuple[float, str, str, int]] = attrs.field(factory=list)
+    def __init__(self, entries: Iterable[tuple[float, str, str, int]] = (), *,
+                 maxlen: int | None = DEFAULT_LOG_SIZE) -> None:
+        self.entries: deque[tuple[float, str, str, int]] = deque(entries, maxlen=maxlen)
+        self.total = len(self.entries)
+
+    @property
+    def maxlen(self) -> int | None:
+        """How many requests are kept (``None``: no bound)."""
+        return self.entries.maxlen
 
     def add(self, arrived: float, method: str, path: str, status: int) -> None:
         """One request: its arrival (monotonic seconds), method, path and answer status
         (0 when the connection was dropped without an answer)."""
-        self.entries.append((arrived, method, path, status))
+        self.entries.append((arrived, method, path[:_LOGGED_PATH], status))
+        self.total += 1
 
     def count(self, status: int | None = None) -> int:
-        """Requests answered with ``status`` (0: dropped), or all of them with ``None``."""
+        """Requests kept answered with ``status`` (0: dropped), or all of them with ``None``."""
         return sum(1 for e in self.entries if status is None or e[3] == status)
 
     def max_in_window(self, seconds: float, path_prefix: str = "") -> int:
-        """The most requests (any status but 429) that arrived within any ``seconds`` window."""
+        """The most requests kept (any status but 429) that arrived within any ``seconds``
+        window."""
         times = [e[0] for e in self.entries if e[2].startswith(path_prefix) and e[3] != 429]
         best, start = 0, 0
         for end in range(len(times)):
@@ -136,6 +150,7 @@ class SandboxServer:
         faults: Faults,
         today: dt.date | None,
         trial: bool,
+        log_size: int | None = DEFAULT_LOG_SIZE,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         self.registry = registry
@@ -146,7 +161,7 @@ class SandboxServer:
         self.faults = faults
         self.max_body_size = max_body_size
         self._fault_rng = random.Random(faults.seed)
-        self.log = RequestLog()
+        self.log = RequestLog(maxlen=log_size)
         self._windows: dict[tuple[str, str], _Window] = {}
         self._cursors = Cursors(secrets.token_bytes(16))
         self.rules = Rules(registry, store, today=today, trial=trial)
