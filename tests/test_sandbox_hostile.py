@@ -393,6 +393,29 @@ async def test_values_no_json_reader_keeps_are_refused_and_the_store_stays_reada
     assert status == 200, text
 
 
+async def test_attribute_values_nested_too_deep_are_refused(
+    api: Api, box: sandbox.Sandbox
+) -> None:
+    invoice = first_id(box, "invoices")
+    deep = b'{"a":' * 300 + b"1" + b"}" * 300  # orjson reads 1,024 levels, writes 254
+    raw = b'{"data": {"attributes": {"custom_fields": {"1": %s}}}}' % deep
+    errors = await api.refused(422, "PATCH", f"invoices/{invoice}", raw=raw)
+    assert errors[0]["source"]["pointer"] == "data/attributes/custom_fields"
+    status, _, text = await api.send("GET", f"invoices/{invoice}")
+    assert status == 200, text
+
+
+async def test_actions_write_only_values_of_the_registered_kinds(
+    api: Api, box: sandbox.Sandbox
+) -> None:
+    deal = first_id(box, "deals")
+    deals = len(box.store.table("deals"))
+    body = {"data": {"attributes": {"template_id": deal, "budget_total": "abc"}}}
+    errors = await api.refused(422, "POST", "deals/copy", body=body)
+    assert errors[0]["source"]["pointer"] == "data/attributes/budget_total"
+    assert len(box.store.table("deals")) == deals
+
+
 async def test_unknown_relationships_and_attributes_are_ignored(
     api: Api, box: sandbox.Sandbox
 ) -> None:

@@ -46,6 +46,7 @@ import attrs
 from multidict import MultiMapping
 
 from .._registry import ActionSpec, ResourceSpec
+from ._documents import parse_date
 from ._rules import (
     ErrorList,
     Outcome,
@@ -55,7 +56,6 @@ from ._rules import (
     invalid,
     money,
     number,
-    parse_date,
     rel_id,
     status_of,
 )

@@ -15,7 +15,11 @@ What the rules in :mod:`._rules` and :mod:`._actions` may then rely on:
   numbers for text attributes, are converted as Rails does; ``*_id`` / ``*_ids`` attributes
   that set a relationship hold ids;
 - a bulk body's ``data`` is a list of such objects (``{type, id}`` for deletes); an action's
-  ``data`` an object (attributes and relationships as above), a list (bulk actions) or null.
+  ``data`` an object (attributes and relationships as above), a list (bulk actions) or null;
+- no attribute value nests deeper than :data:`MAX_NESTING` levels.
+
+:func:`check_attributes` is also what :meth:`~._rules.Rules` applies to every write it makes
+(custom actions' attributes, copies), so nothing stored is of another kind than registered.
 
 Everything else is a 422 with one error per problem, each with its ``source.pointer``
 (``data/attributes/<name>``, ``data/relationships/<name>``, ``data/<index>/...``).
@@ -34,7 +38,6 @@ import orjson
 
 from .._registry import AttributeSpec, ResourceSpec
 from ._errors import RequestError, error, shown
-from ._rules import parse_date
 
 ErrorList = list[dict[str, Any]]
 
@@ -45,6 +48,8 @@ MAX_ID_LENGTH = 255
 MAX_INTEGER = 2**53 - 1
 #: The largest magnitude of a number or decimal attribute (quantities, rates, percentages).
 MAX_NUMBER = 1e15
+#: How deep objects and lists may nest in an attribute's value (custom fields, settings).
+MAX_NESTING = 32
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,16}")
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -73,6 +78,25 @@ def _raise(errors: ErrorList) -> None:
     if errors:
         status = 409 if all(e["status"] == "409" for e in errors) else 422
         raise RequestError(status, errors)
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A date as the API accepts it: ISO ``2025-09-01`` or Rails-style ``Sep  1, 2025``."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    for fmt in ("%b %d, %Y", "%B %d, %Y", "%d.%m.%Y", "%Y/%m/%d"):
+        try:
+            return dt.datetime.strptime(" ".join(text.split()), fmt).date()
+        except ValueError:
+            continue
+    return None
 
 
 # ----------------------------------------------------------------------------- resource objects
@@ -143,8 +167,11 @@ def resource_object(spec: ResourceSpec | None, data: Any, pointer: str, errors: 
     if not isinstance(attributes, Mapping):
         errors.append(_invalid(f"{pointer}/attributes", "must be an object"))
         attributes = {}
-    out["attributes"] = dict(attributes) if spec is None else _attributes(
-        spec, attributes, f"{pointer}/attributes", errors)
+    if spec is None:
+        out["attributes"] = dict(attributes)
+    else:
+        out["attributes"], found = check_attributes(spec, attributes, f"{pointer}/attributes")
+        errors.extend(found)
     out["relationships"] = _relationships(spec, data.get("relationships"),
                                           f"{pointer}/relationships", errors)
     return out
@@ -244,11 +271,18 @@ def _identifier(value: Any, pointer: str, errors: ErrorList) -> dict[str, str] |
 # ----------------------------------------------------------------------------- attributes
 
 
-def _attributes(spec: ResourceSpec, attributes: Mapping[str, Any], pointer: str,
-                errors: ErrorList) -> dict[str, Any]:
+def check_attributes(spec: ResourceSpec, attributes: Mapping[str, Any], pointer: str
+                     ) -> tuple[dict[str, Any], ErrorList]:
+    """``attributes`` of ``spec`` checked by kind and converted, and an error (at
+    ``<pointer>/<name>``) for each that is not of its kind or nests deeper than
+    :data:`MAX_NESTING`; names the resource does not have pass unchecked."""
     out: dict[str, Any] = {}
+    errors: ErrorList = []
     for name, value in attributes.items():
         where = f"{pointer}/{name}"
+        if not _shallow(value):
+            errors.append(_invalid(where, f"is nested deeper than {MAX_NESTING} levels"))
+            continue
         if name.endswith("_id") and name[:-3] in spec.relationships:
             if value not in (None, "") and _id(value) is None:
                 errors.append(_invalid(where, "attribute is invalid"))
@@ -273,7 +307,24 @@ def _attributes(spec: ResourceSpec, attributes: Mapping[str, Any], pointer: str,
             errors.append(_invalid(where, "must be an object"))
             continue
         out[name] = value
-    return out
+    return out, errors
+
+
+def _shallow(value: Any) -> bool:
+    """Whether ``value`` nests at most :data:`MAX_NESTING` objects and lists deep (orjson
+    writes no deeper than 254 levels; it reads up to 1,024)."""
+    level: list[Any] = [value]
+    for _ in range(MAX_NESTING + 1):
+        children: list[Any] = []
+        for item in level:
+            if isinstance(item, Mapping):
+                children.extend(item.values())
+            elif isinstance(item, list):
+                children.extend(item)
+        if not children:
+            return True
+        level = children
+    return False
 
 
 _KIND_ERRORS = {

@@ -34,6 +34,7 @@ import attrs
 from multidict import MultiMapping
 
 from .._registry import ActionSpec, Registry, ResourceSpec
+from ._documents import check_attributes, parse_date
 from ._query import Predicate, QueryError
 from ._store import Record, Store
 
@@ -99,25 +100,6 @@ def rel_id(record: Record, name: str) -> str | None:
     return str(value["id"]) if isinstance(value, Mapping) and "id" in value else None
 
 
-def parse_date(value: Any) -> dt.date | None:
-    """A date as the API accepts it: ISO ``2025-09-01`` or Rails-style ``Sep  1, 2025``."""
-    if isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        pass
-    for fmt in ("%b %d, %Y", "%B %d, %Y", "%d.%m.%Y", "%Y/%m/%d"):
-        try:
-            return dt.datetime.strptime(" ".join(text.split()), fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
 def add_days(day: dt.date, days: int) -> dt.date:
     """``day`` + ``days``, kept within the calendar (``date.min`` .. ``date.max``)."""
     try:
@@ -176,10 +158,12 @@ class Rules:
     def _apply(self, spec: ResourceSpec, record: Record, data: Mapping[str, Any]) -> ErrorList:
         """Copy a request's attributes and relationships onto ``record``; reference errors.
         ``data`` is a resource object as :mod:`._documents` leaves it (shapes checked)."""
-        errors: ErrorList = []
         attributes = data.get("attributes") or {}
         if not isinstance(attributes, Mapping):
             return [invalid("attributes", "must be an object")]
+        # Every write comes here (bodies, bulk items, actions' attributes, copies): the
+        # values are checked by kind here too, so no rule stores what another cannot read.
+        attributes, errors = check_attributes(spec, attributes, "data/attributes")
         rels = record.setdefault("relationships", {})
         for name, value in attributes.items():
             if name.endswith("_id") and name[:-3] in spec.relationships:
