@@ -401,6 +401,10 @@ async def test_attribute_values_nested_too_deep_are_refused(
     raw = b'{"data": {"attributes": {"custom_fields": {"1": %s}}}}' % deep
     errors = await api.refused(422, "PATCH", f"invoices/{invoice}", raw=raw)
     assert errors[0]["source"]["pointer"] == "data/attributes/custom_fields"
+    deep = b'{"a":' * 1000 + b"1" + b"}" * 1000  # a handler's str() of it recursed too deep
+    raw = b'{"data": {"attributes": {"company_reference_id": %s}}}' % deep
+    errors = await api.refused(422, "PATCH", f"invoices/{invoice}/export", raw=raw)
+    assert errors[0]["source"]["pointer"] == "data/attributes/company_reference_id"
     status, _, text = await api.send("GET", f"invoices/{invoice}")
     assert status == 200, text
 

@@ -168,7 +168,13 @@ def resource_object(spec: ResourceSpec | None, data: Any, pointer: str, errors: 
         errors.append(_invalid(f"{pointer}/attributes", "must be an object"))
         attributes = {}
     if spec is None:
-        out["attributes"] = dict(attributes)
+        out["attributes"] = {}
+        for name, value in attributes.items():
+            if _shallow(value):
+                out["attributes"][name] = value
+            else:
+                errors.append(_invalid(f"{pointer}/attributes/{name}",
+                                       f"is nested deeper than {MAX_NESTING} levels"))
     else:
         out["attributes"], found = check_attributes(spec, attributes, f"{pointer}/attributes")
         errors.extend(found)
