@@ -114,20 +114,42 @@ def _coerce(sample: Any, raw: str) -> Any:
     return raw
 
 
-def _compare(value: Any, op: str, raw: str) -> bool:
-    if isinstance(value, list):
-        if op in ("eq", "contains"):
-            return any(_compare(v, "eq", raw) for v in value)
-        if op in ("not_eq", "not_contain"):
-            return not any(_compare(v, "eq", raw) for v in value)
-        return any(_compare(v, op, raw) for v in value)
+Matcher = Callable[[Any], bool]
+
+
+def _matcher(op: str, raw: str) -> Matcher:
+    """Whether a stored value satisfies ``[op]=raw``, compiled once per condition (a
+    ``filter[id]=1,2,...`` of thousands of ids costs one set lookup per record). A list value
+    matches ``eq``/``contains`` when an item equals ``raw``, ``not_eq``/``not_contain`` when
+    none does, the other operators when an item does."""
+    scalar = _scalar_matcher(op, raw)
+    equal = scalar if op == "eq" else _scalar_matcher("eq", raw)
+
+    def match(value: Any) -> bool:
+        if isinstance(value, list):
+            if op in ("eq", "contains"):
+                return any(equal(v) for v in value)
+            if op in ("not_eq", "not_contain"):
+                return not any(equal(v) for v in value)
+            return any(scalar(v) for v in value)
+        return scalar(value)
+
+    return match
+
+
+def _scalar_matcher(op: str, raw: str) -> Matcher:
     if op in ("eq", "not_eq"):
-        options = raw.split(",") if "," in raw else [raw]
-        hit = any(_equal(value, option) for option in options)
-        return hit if op == "eq" else not hit
+        hit = _equals_any(raw.split(",") if "," in raw else [raw])
+        return hit if op == "eq" else lambda value: not hit(value)
     if op in ("contains", "not_contain"):
-        hit = raw.lower() in _text(value).lower()
-        return hit if op == "contains" else not hit
+        needle = raw.lower()
+        if op == "contains":
+            return lambda value: needle in _text(value).lower()
+        return lambda value: needle not in _text(value).lower()
+    return lambda value: _order(value, op, raw)
+
+
+def _order(value: Any, op: str, raw: str) -> bool:
     if value is None:
         return False
     target = _coerce(value, raw)
@@ -147,15 +169,29 @@ def _compare(value: Any, op: str, raw: str) -> bool:
     return False
 
 
-def _equal(value: Any, raw: str) -> bool:
-    if value is None:
-        return raw in ("", "null")
-    if isinstance(value, (bool, int, float)):
-        return bool(_coerce(value, raw) == value)
-    text = str(value)
-    if text == raw:
-        return True
-    return len(raw) == 10 and text[:10] == raw and len(text) > 10
+def _equals_any(options: list[str]) -> Matcher:
+    """Whether a value equals one of ``options`` (text read as the value's type; a date
+    matches a timestamp of that day; ``""``/``null`` match nothing set)."""
+    texts = set(options)
+    days = {o for o in options if len(o) == 10}
+    nulls = bool(texts & {"", "null"})
+    truths = {_coerce(True, o) for o in options}
+    integers = {_coerce(0, o) for o in options} - texts
+    floats = {_coerce(0.0, o) for o in options} - texts
+
+    def equal(value: Any) -> bool:
+        if value is None:
+            return nulls
+        if isinstance(value, bool):
+            return value in truths
+        if isinstance(value, int):
+            return value in integers
+        if isinstance(value, float):
+            return value in floats
+        text = str(value)
+        return text in texts or (len(text) > 10 and text[:10] in days)
+
+    return equal
 
 
 # ----------------------------------------------------------------------------- filters
@@ -294,18 +330,18 @@ def _condition(spec: ResourceSpec, name: str, value: Any) -> Predicate:
     if getter is None:
         # A documented filter the sandbox cannot evaluate (a computed one): it matches all.
         return lambda r: True
-    items = [(op, str(raw)) for op, raw in conditions.items()]
-    return lambda r: all(_compare(getter(r), op, raw) for op, raw in items)
+    matchers = [_matcher(op, raw) for op, raw in conditions.items()]
+    return lambda r: all(match(getter(r)) for match in matchers)
 
 
 def _custom_field_pred(field_id: str, cond: Any) -> Predicate:
     conditions = _conditions(f"custom_fields[{field_id}]", cond)
-    items = [(op, str(raw)) for op, raw in conditions.items()]
+    matchers = [_matcher(op, raw) for op, raw in conditions.items()]
 
     def pred(record: Record) -> bool:
         values = (record.get("attributes") or {}).get("custom_fields") or {}
         value = values.get(str(field_id))
-        return all(_compare(value, op, raw) for op, raw in items)
+        return all(match(value) for match in matchers)
 
     return pred
 
