@@ -7,6 +7,13 @@ Behaviour follows ``shared/productive-api/README.md`` and the seeds: auth header
 update / delete with the seeds' validation errors, bulk requests (``ext=bulk``), strict
 sliding-window rate limits per token, organization and class (429 with ``X-RateLimit-Reset``),
 and optional latency and injected faults for tests and benchmarks.
+
+Every answer is the API's: query strings are read by :mod:`._query` and bodies by
+:mod:`._documents` before any rule runs, each refusal is a :class:`~._errors.RequestError`
+with its error document, and the :meth:`SandboxServer._guard` middleware turns whatever else
+a handler raises into a logged 500 error document (never a traceback). What aiohttp refuses
+before any handler runs (a request line over 64 KiB, a method that is not an HTTP token) it
+answers itself, with a plain-text 400.
 """
 
 from __future__ import annotations
