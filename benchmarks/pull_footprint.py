@@ -43,7 +43,6 @@ from typing import Any
 
 import aiohttp
 import orjson
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # the seed invoice and its pages
@@ -51,62 +50,6 @@ import records  # the seed invoice and its pages
 import productive_async as pa
 
 PAGE_SIZE = records.PAGE_SIZE
-COMPANIES = 50
-
-
-def _company(n: int) -> dict[str, Any]:
-    return {
-        "id": str(n), "type": "companies",
-        "attributes": {
-            "name": f"Company {n}", "billing_name": f"Company {n} Ltd", "vat": f"HR{n:011d}",
-            "default_currency": "EUR", "created_at": "2024-01-01T10:00:00.000+01:00",
-            "due_days": 30, "tag_list": ["client"], "company_code": f"C{n}",
-            "domain": f"company{n}.example", "archived_at": None,
-        },
-        "relationships": {"organization": {"data": {"type": "organizations", "id": "660"}}},
-    }
-
-
-def _with_companies(body: bytes) -> bytes:
-    document = orjson.loads(body)
-    seen: dict[str, dict[str, Any]] = {}
-    for invoice in document["data"]:
-        number = int(invoice["id"]) % COMPANIES + 1
-        invoice["relationships"]["company"] = {"data": {"type": "companies", "id": str(number)}}
-        seen.setdefault(str(number), _company(number))
-    document["included"] = list(seen.values())
-    return orjson.dumps(document)
-
-
-def _serve(pages: int, ready: Connection) -> None:
-    async def serve() -> None:
-        plain: list[bytes] = []
-        with_companies: list[bytes] = []
-
-        async def invoices(request: web.Request) -> web.Response:
-            number = int(request.query.get("page[number]", "1"))
-            size = int(request.query.get("page[size]", "30"))
-            if size != PAGE_SIZE or not 1 <= number <= len(plain):
-                raise web.HTTPBadRequest(text=f"page {number} of size {size}: not served")
-            bodies = with_companies if request.query.get("include") == "company" else plain
-            return web.Response(body=bodies[number - 1], content_type=records.JSONAPI)
-
-        app = web.Application()
-        app.router.add_get("/api/v2/invoices", invoices)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        base = f"http://{host}:{port}/api/v2/"
-        plain.extend(records.bodies(pages, PAGE_SIZE, base))
-        with_companies.extend(_with_companies(body) for body in plain)
-        ready.send(base)
-        await asyncio.Event().wait()
-
-    asyncio.run(serve())
-
-
 def _fields(resource: dict[str, Any]) -> int:
     attributes = resource["attributes"]
     key = (resource["id"], attributes["number"], attributes["amount"],
@@ -285,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = multiprocessing.get_context("spawn")
     ready_parent, ready_child = ctx.Pipe(duplex=False)
     pages = max(args.lag_pages, args.memory_pages)
-    server = ctx.Process(target=_serve, args=(pages, ready_child), daemon=True)
+    server = ctx.Process(target=records._serve, args=(pages, ready_child, True), daemon=True)
     server.start()
     try:
         deadline = time.monotonic() + 120

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
+from conftest import loopback
 
 import productive_async as pa
 
@@ -42,15 +43,8 @@ class Server:
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[Server, str]]:
     state = Server()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", state.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield state, f"http://{host}:{port}/api/v2/"
-    await runner.cleanup()
+    async with loopback(state.handle) as url:
+        yield state, url
 
 
 async def test_the_client_reads_its_settings_from_the_environment(
