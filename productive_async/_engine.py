@@ -720,11 +720,11 @@ def _pages_of(meta: Mapping[str, Any], total_count: int | None, size: int, path:
     declaring a million pages for a few records would keep a pull going for ever)."""
     declared = _int(meta.get("total_pages"), -1)
     if total_count is not None:
-        needed = max(1, -(-total_count // size))
-        if declared not in (-1, needed):
+        needed = -(-total_count // size)
+        if declared not in (-1, needed, max(1, needed)):  # an empty list: 0 or 1 pages
             raise DecodeError(f"GET {path}: meta.total_pages is {declared} but total_count "
                               f"{total_count} at page size {size} makes {needed}")
-        return needed
+        return max(1, needed)
     return declared if declared >= 1 else 1
 
 

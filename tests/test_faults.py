@@ -180,6 +180,18 @@ async def test_a_declared_page_count_that_contradicts_total_count_is_refused(
     assert len(server.requests) == 1
 
 
+async def test_an_empty_collection_may_declare_zero_or_one_pages(
+    faulty: tuple[FaultServer, pa.Productive],
+) -> None:
+    server, client = faulty
+    for pages in (0, 1):
+        async def handle(request: web.Request, pages: int = pages) -> web.Response:
+            return document({"data": [], "meta": {"total_count": 0, "total_pages": pages}})
+
+        server.handler = handle
+        assert await client.invoices.list().to_list() == []
+
+
 @pytest.mark.parametrize("meta", [{"total_pages": "abc"}, {"total_count": [1]}, "x", None])
 async def test_malformed_paging_meta_never_raises_a_python_error(
     faulty: tuple[FaultServer, pa.Productive], meta: Any,
