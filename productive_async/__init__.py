@@ -6,10 +6,19 @@ Everything public is importable from here; modules with a leading underscore are
 
 from . import models, resources
 from ._bulk import BulkResult, ItemOutcome
-from ._client import DEFAULT_BASE_URL, Productive
+from ._client import Productive
 from ._clock import Clock, FakeClock, LoopClock
 from ._custom_fields import CustomFieldDefinition, CustomFieldOption, CustomFields
-from ._engine import Action, ListOptions, Page, Paginator, ResourceBase, ResourceClient
+from ._engine import (
+    Action,
+    ListOptions,
+    Page,
+    Paginator,
+    RawPage,
+    ResourceBase,
+    ResourceClient,
+    response_of,
+)
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -21,6 +30,7 @@ from ._errors import (
     DriftError,
     ErrorObject,
     InvalidRequestError,
+    NotAttemptedError,
     NotFoundError,
     PermissionDeniedError,
     ProductiveError,
@@ -42,7 +52,7 @@ from ._models import (
 )
 from ._ratelimit import Rate, RateLimits
 from ._registry import Registry, ResourceSpec, default_registry
-from ._transport import RetryPolicy, Timeouts
+from ._transport import DEFAULT_BASE_URL, ResponseInfo, RetryPolicy, Timeouts
 
 __version__ = "0.1.0"
 
@@ -72,6 +82,7 @@ __all__ = [
     "LineItemPreview",
     "ListOptions",
     "LoopClock",
+    "NotAttemptedError",
     "NotFoundError",
     "OpenIntEnum",
     "OpenStrEnum",
@@ -84,12 +95,14 @@ __all__ = [
     "Rate",
     "RateLimitError",
     "RateLimits",
+    "RawPage",
     "Record",
     "Ref",
     "Registry",
     "ResourceBase",
     "ResourceClient",
     "ResourceSpec",
+    "ResponseInfo",
     "RetryPolicy",
     "ServerError",
     "Timeouts",
@@ -102,4 +115,5 @@ __all__ = [
     "default_registry",
     "models",
     "resources",
+    "response_of",
 ]

@@ -28,6 +28,7 @@ from ._errors import (
     BulkError,
     ErrorObject,
     InvalidRequestError,
+    NotAttemptedError,
     ProductiveError,
 )
 from ._models import Record
@@ -131,8 +132,9 @@ async def run_bulk(
         raise InvalidRequestError(
             f"{spec.name} has no bulk {operation} in the API{hint}"
         )
+    items = list(items)
     outcomes: list[ItemOutcome] = []
-    for start, chunk in _chunks(list(items), chunk_size):
+    for start, chunk in _chunks(items, chunk_size):
         try:
             records = await send(chunk)
         except APIError as exc:
@@ -146,6 +148,15 @@ async def run_bulk(
             outcomes.extend(ItemOutcome(start + offset, item, error=exc)
                             for offset, item in enumerate(chunk))
             continue
+        except Exception as exc:
+            # Not an answer of the API: stop, and report what happened to every item.
+            for offset, item in enumerate(items[start:]):
+                outcomes.append(ItemOutcome(start + offset, item, error=NotAttemptedError(
+                    f"item {start + offset}: "
+                    + (f"unknown: its batch failed with {type(exc).__name__}: {exc}"
+                       if offset < len(chunk) else "not sent, an earlier batch failed"))))
+            result = BulkResult(tuple(outcomes))
+            raise BulkError(result, len(result.failed), len(result)) from exc
         if records is None:
             outcomes.extend(ItemOutcome(start + offset, item)
                             for offset, item in enumerate(chunk))
@@ -168,20 +179,44 @@ async def create_many(
     concurrency: int,
 ) -> BulkResult:
     """Create each item with its own ``POST`` (at most ``concurrency`` in flight; the client's
-    rate limits apply to each); outcomes in input order."""
+    rate limits apply to each); outcomes in input order.
+
+    An API or transport failure is that item's outcome and the others go on. Anything else
+    (a bug, a value that cannot be sent) stops the run: no further item is started, the ones
+    in flight finish, and :class:`~productive_async.BulkError` is raised (chained to the
+    cause) whose ``result`` has every item's outcome, the items never sent carrying
+    :class:`~productive_async.NotAttemptedError`. Cancelling the call cancels the items in
+    flight and starts no more."""
     if concurrency < 1:
         raise InvalidRequestError(f"concurrency must be >= 1, not {concurrency}")
+    items = list(items)
+    outcomes: list[ItemOutcome | None] = [None] * len(items)
+    stopped: list[BaseException] = []
     semaphore = asyncio.Semaphore(concurrency)
 
-    async def one(index: int, item: Mapping[str, Any]) -> ItemOutcome:
+    async def one(index: int, item: Mapping[str, Any]) -> None:
         if not isinstance(item, Mapping):
             error = InvalidRequestError(f"item {index}: expected a mapping of values")
-            return ItemOutcome(index, item, error=error)
+            outcomes[index] = ItemOutcome(index, item, error=error)
+            return
         async with semaphore:
+            if stopped:
+                return  # left as not attempted
             try:
-                return ItemOutcome(index, item, record=await create(item))
+                outcomes[index] = ItemOutcome(index, item, record=await create(item))
             except ProductiveError as exc:
-                return ItemOutcome(index, item, error=exc)
+                outcomes[index] = ItemOutcome(index, item, error=exc)
+            except Exception as exc:
+                stopped.append(exc)
+                outcomes[index] = ItemOutcome(index, item, error=NotAttemptedError(
+                    f"item {index}: the run stopped here: {type(exc).__name__}: {exc}"))
 
-    outcomes = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
-    return BulkResult(tuple(outcomes))
+    await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+    result = BulkResult(tuple(
+        outcome if outcome is not None else ItemOutcome(index, items[index], error=(
+            NotAttemptedError(f"item {index}: not sent, the run stopped at an earlier item")))
+        for index, outcome in enumerate(outcomes)
+    ))
+    if stopped:
+        raise BulkError(result, len(result.failed), len(result)) from stopped[0]
+    return result

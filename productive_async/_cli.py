@@ -29,11 +29,14 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
-from ._client import DEFAULT_BASE_URL, Productive
+from ._client import Productive
 from ._errors import InvalidRequestError, ProductiveError, UnknownResourceError
 from ._models import Record
+from ._output import csv_text, plain_text, terminal_text
 from ._registry import FILTER_OPERATORS, ResourceSpec, default_registry
+from ._transport import DEFAULT_BASE_URL
 
 _FILTER = re.compile(r"^(?P<name>[A-Za-z0-9_$]+)(?P<path>(\[[^\]=]*\])*)=(?P<value>.*)$",
                      re.DOTALL)
@@ -118,10 +121,15 @@ class CsvWriter:
     """CSV with a header of ``id``, ``type``, the registry's attributes (then any others seen on
     the first page), and one column per relationship holding the related id(s); values that are
     objects or lists are JSON; attributes first seen after the header was written go to a
-    final ``extra_attributes`` JSON column, so nothing is dropped."""
+    final ``extra_attributes`` JSON column, so nothing is dropped.
+
+    Text cells that a spreadsheet would run as a formula get a leading ``'`` (numbers never
+    change; see :func:`~productive_async._output.csv_text`); written to a terminal, cells also
+    lose their control sequences."""
 
     def __init__(self, out: IO[bytes], spec: ResourceSpec) -> None:
         self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        self._terminal = _isatty(out)
         self._spec = spec
         self._writer: Any = None
         self._attributes: list[str] = []
@@ -136,12 +144,17 @@ class CsvWriter:
         for record in records:
             attributes = record.raw.get("attributes") or {}
             relationships = record.raw.get("relationships") or {}
-            row = [record.id, record.type]
+            row = [csv_text(record.id), csv_text(record.type)]
             row.extend(_cell(attributes.get(name)) for name in self._attributes)
             row.extend(_rel_cell(relationships.get(name)) for name in self._relationships)
             extra = {k: v for k, v in attributes.items() if k not in known}
             row.append(orjson.dumps(extra).decode() if extra else "")
-            self._writer.writerow(row)
+            self._writerow(row)
+
+    def _writerow(self, row: list[str]) -> None:
+        if self._terminal:
+            row = [terminal_text(cell) for cell in row]
+        self._writer.writerow(row)
 
     def _start(self, records: list[Record]) -> None:
         names = list(self._spec.attributes)
@@ -160,10 +173,18 @@ class CsvWriter:
         self._attributes = names
         self._relationships = relationships
         self._writer = csv.writer(self._text)
-        self._writer.writerow(["id", "type", *names, *relationships, "extra_attributes"])
+        header = ["id", "type", *names, *relationships, "extra_attributes"]
+        self._writerow([csv_text(name) for name in header])
 
     def close(self) -> None:
         self._text.detach()
+
+
+def _isatty(out: IO[bytes]) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        return False
 
 
 def _cell(value: Any) -> str:
@@ -173,7 +194,9 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
-    return str(value)
+    if isinstance(value, str):
+        return csv_text(value)
+    return str(value)  # a number: never changed
 
 
 def _rel_cell(value: Any) -> str:
@@ -181,8 +204,8 @@ def _rel_cell(value: Any) -> str:
         return ""
     data = value["data"]
     if isinstance(data, list):
-        return ",".join(str(d.get("id")) for d in data)
-    return str(data.get("id"))
+        return csv_text(",".join(str(d.get("id")) for d in data))
+    return csv_text(str(data.get("id")))
 
 
 # ----------------------------------------------------------------------------- commands
@@ -271,9 +294,10 @@ def pull(
     except KeyboardInterrupt:
         raise click.Abort() from None
     except InvalidRequestError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(terminal_text(exc)) from None
     except ProductiveError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        # The API's titles and details, as text: no control sequences, markup or emoji codes.
+        console.print(Text.assemble(("error: ", "red"), plain_text(exc)), soft_wrap=True)
         sys.exit(1)
     if not quiet:
         where = out_path or "standard output"

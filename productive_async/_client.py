@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import attrs
 
 from ._clock import Clock, LoopClock
 from ._custom_fields import CustomFieldCache
@@ -15,10 +17,16 @@ from ._errors import InvalidRequestError
 from ._jsonapi import Document, encode_params, parse_document
 from ._ratelimit import RateGate, RateLimits
 from ._registry import Registry, default_registry
-from ._transport import RetryPolicy, Timeouts, Transport
+from ._transport import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    RetryPolicy,
+    Timeouts,
+    Transport,
+    masked,
+)
 from .resources import Collections
 
-DEFAULT_BASE_URL = "https://api.productive.io/api/v2/"
 _METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 
 
@@ -32,6 +40,10 @@ class Productive(Collections):
     ``client.reports`` (``client.reports.time_reports``); ``client.resource(name)`` looks one up
     by name at run time. All tasks using one client share its rate limits.
 
+    ``token``, ``organization_id`` and ``base_url`` default to the environment variables
+    ``PRODUCTIVE_API_TOKEN``, ``PRODUCTIVE_ORGANIZATION_ID`` and ``PRODUCTIVE_BASE_URL`` (then
+    to ``https://api.productive.io/api/v2/``).
+
     Options: ``base_url``; ``rate_limits`` (:class:`RateLimits`, defaults = documented limits);
     ``retry`` (:class:`RetryPolicy`); ``timeouts`` (:class:`Timeouts`, seconds, per attempt);
     ``session`` (your own :class:`aiohttp.ClientSession`, not closed by the client; note that
@@ -41,18 +53,20 @@ class Productive(Collections):
     ``registry`` (a custom registry); ``strict`` (default ``True``: a write field, action
     parameter, filter, operator, sort key, include path or report group the registry does not
     know raises :class:`InvalidRequestError` before sending; ``False`` sends such names anyway,
-    for API additions newer than the SDK).
+    for API additions newer than the SDK); ``max_response_bytes`` (default 64 MiB: a larger
+    answer, counted after gzip inflation, raises :class:`TransportError` while it is read).
 
     Use ``async with Productive(...) as client:`` or call :meth:`close`.
-    Raises :class:`InvalidRequestError` for an empty token or organization id.
+    Raises :class:`InvalidRequestError` for a missing token or organization id, one with
+    whitespace or control characters, or a ``base_url`` that is not an http(s) URL.
     """
 
     def __init__(
         self,
-        token: str,
-        organization_id: str | int,
+        token: str | None = None,
+        organization_id: str | int | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         rate_limits: RateLimits | None = None,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
@@ -61,13 +75,19 @@ class Productive(Collections):
         clock: Clock | None = None,
         registry: Registry | None = None,
         strict: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        token = token or os.environ.get("PRODUCTIVE_API_TOKEN")
+        if organization_id is None or str(organization_id) == "":
+            organization_id = os.environ.get("PRODUCTIVE_ORGANIZATION_ID")
+        base_url = base_url or os.environ.get("PRODUCTIVE_BASE_URL") or DEFAULT_BASE_URL
         if not token:
-            raise InvalidRequestError("an API token is required (PRODUCTIVE_API_TOKEN)")
+            raise InvalidRequestError(
+                "an API token is required: pass token=... or set PRODUCTIVE_API_TOKEN")
         if organization_id is None or str(organization_id) == "":
             raise InvalidRequestError(
-                "an organization id is required (PRODUCTIVE_ORGANIZATION_ID)"
-            )
+                "an organization id is required: pass organization_id=... or set "
+                "PRODUCTIVE_ORGANIZATION_ID")
         self.registry = registry or default_registry()
         self.rate_limits = rate_limits or RateLimits()
         clock = clock or LoopClock()
@@ -82,11 +102,44 @@ class Productive(Collections):
             timeouts=timeouts or Timeouts(),
             session=session,
             feature_flags=feature_flags,
+            max_response_bytes=max_response_bytes,
         )
         self._clients: dict[str, ResourceClient] = {}
         context = Context(self._transport, self.registry,
                           CustomFieldCache(self.resource), strict)
         self._bind(context, {})
+
+    def with_options(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        strict: bool | None = None,
+    ) -> Productive:
+        """A client for some calls with other settings, sharing this one's HTTP session,
+        rate limits (one budget), counters and custom field cache:
+        ``await client.with_options(timeouts=pa.Timeouts(total=300)).invoices.export(id)``.
+
+        ``max_retries`` replaces :attr:`RetryPolicy.max_retries`; ``retry`` the whole policy.
+        Closing either client closes the shared session. Raises
+        :class:`~productive_async.InvalidRequestError` for a negative ``max_retries``."""
+        policy = retry or self._transport.retry
+        if max_retries is not None:
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int) \
+                    or max_retries < 0:
+                raise InvalidRequestError(f"max_retries must be an int >= 0, not {max_retries!r}")
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        other = object.__new__(Productive)
+        other.registry = self.registry
+        other.rate_limits = self.rate_limits
+        other.gate = self.gate
+        other._transport = self._transport.derive(timeouts=timeouts, retry=policy)
+        other._clients = {}
+        context = Context(other._transport, self.registry, self._context.custom_fields,
+                          self._context.strict if strict is None else strict)
+        other._bind(context, {})
+        return other
 
     @property
     def base_url(self) -> str:
@@ -109,7 +162,8 @@ class Productive(Collections):
         return self._transport.stats
 
     def __repr__(self) -> str:
-        return f"<Productive {self.base_url} organization={self.organization_id}>"
+        return (f"<Productive {masked(self._transport.base_url)} "
+                f"organization={self.organization_id}>")
 
     def resource(self, name: str) -> ResourceClient:
         """The dynamic :class:`ResourceClient` of collection ``name`` (``"invoices"``,
@@ -169,8 +223,8 @@ class Productive(Collections):
             method, path, params=pairs, json=json, rate_class=rate_class, timeouts=timeouts
         )
         if response.body is None:
-            return Document(None, {}, {})
-        return parse_document(response.body)
+            return Document(None, {}, {}, response=response.info)
+        return attrs.evolve(parse_document(response.body), response=response.info)
 
     if not TYPE_CHECKING:
         def __getattr__(self, name: str) -> ResourceClient:

@@ -36,7 +36,7 @@ from ._jsonapi import (
 )
 from ._models import PreviewItem, Record, structure_preview_item
 from ._registry import ActionSpec, Registry, ResourceSpec, rate_class_for
-from ._transport import Response, Timeouts, Transport
+from ._transport import Response, ResponseInfo, Timeouts, Transport
 
 if TYPE_CHECKING:
     from ._models import InvoiceAttributionPreview, LineItemPreview
@@ -95,12 +95,33 @@ class Page(Generic[R]):
     links: Mapping[str, Any]
     number: int | None = None
     included: list[Record] = attrs.field(factory=list)
+    #: The answer the page came in: status, headers, request id.
+    response: ResponseInfo | None = None
 
     @property
     def total_count(self) -> int | None:
         """``meta.total_count`` (page-number pagination only)."""
-        value = self.meta.get("total_count")
-        return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else None
+        return _count_of(self.meta)
+
+
+@attrs.frozen
+class RawPage:
+    """One page as received, without records: ``data`` and ``included`` are the resource
+    objects as plain JSON (``dict``), ``meta`` and ``links`` as sent, ``number`` 1-based
+    (``None`` in cursor mode). For consumers that forward JSON (``Paginator.raw_pages()``)."""
+
+    data: list[dict[str, Any]]
+    meta: Mapping[str, Any]
+    links: Mapping[str, Any]
+    number: int | None = None
+    included: list[dict[str, Any]] = attrs.field(factory=list)
+    #: The answer the page came in: status, headers, request id.
+    response: ResponseInfo | None = None
+
+    @property
+    def total_count(self) -> int | None:
+        """``meta.total_count`` (page-number pagination only)."""
+        return _count_of(self.meta)
 
 
 @attrs.frozen
@@ -158,6 +179,12 @@ class Paginator(Generic[R]):
     def pages(self) -> AsyncGenerator[Page[R], None]:
         """The pages, in order, each a :class:`Page` (stop early with ``aclose()``)."""
         return self._resource._page_stream(self._listing)
+
+    def raw_pages(self) -> AsyncGenerator[RawPage, None]:
+        """The pages as received, in order, each a :class:`RawPage` whose ``data`` and
+        ``included`` are the resource objects as plain JSON: no records are built, for
+        consumers that forward JSON. Same requests, order and checks as iterating."""
+        return self._resource._raw_pages(self._listing)
 
     async def to_list(self) -> list[R]:
         """Every record (at most ``max_items``) in one list."""
@@ -217,15 +244,17 @@ class ResourceBase(Generic[R]):
         )
 
     def _one(self, response: Response) -> R:
-        data = parse_document(response.body).data
+        data = _document(response).data
         if not isinstance(data, Record):
-            raise DecodeError(f"{self.spec.path}: expected one resource object")
+            raise DecodeError(f"{response.method} {response.path} -> {response.status}: "
+                              "expected one resource object")
+        data.__dict__["_response"] = response.info
         return data  # type: ignore[return-value]  # the class of its type (models.MODELS)
 
     def _records(self, response: Response) -> list[Record]:
         if response.body is None:
             return []
-        data = parse_document(response.body).data
+        data = _document(response).data
         if isinstance(data, list):
             return data
         return [] if data is None else [data]
@@ -273,8 +302,10 @@ class ResourceBase(Generic[R]):
 
     async def _delete(self, id: Id, timeouts: Timeouts | None) -> None:
         self._require("delete")
-        await self._send("DELETE", self._member_path(id),
-                         rate_class=rate_class_for(self.spec, "delete"), timeouts=timeouts)
+        response = await self._send("DELETE", self._member_path(id),
+                                    rate_class=rate_class_for(self.spec, "delete"),
+                                    timeouts=timeouts)
+        response.raise_for_errors()
 
     # ----------------------------------------------------------------- actions
 
@@ -319,9 +350,11 @@ class ResourceBase(Generic[R]):
                        params: Mapping[str, Any], timeouts: Timeouts | None) -> T:
         """An action answering one resource object of ``model``'s type."""
         response = await self._call(name, id, params, timeouts)
-        record = parse_document(response.body).data
+        record = _document(response).data
         if not isinstance(record, Record):
-            raise DecodeError(f"{self.spec.name}.{name}: expected one resource object")
+            raise DecodeError(f"{response.method} {response.path} -> {response.status}: "
+                              "expected one resource object")
+        record.__dict__["_response"] = response.info
         if not isinstance(record, model):
             log.warning("%s.%s answered a %s, not the documented %s", self.spec.name, name,
                         record.type, model.__jsonapi_type__)
@@ -347,7 +380,7 @@ class ResourceBase(Generic[R]):
     async def _act_none(self, name: str, id: Id | None, params: Mapping[str, Any],
                         timeouts: Timeouts | None) -> None:
         """An action answering nothing the SDK reads."""
-        await self._call(name, id, params, timeouts)
+        (await self._call(name, id, params, timeouts)).raise_for_errors()
 
     # ----------------------------------------------------------------- custom fields
 
@@ -399,8 +432,9 @@ class ResourceBase(Generic[R]):
     async def _bulk_delete(self, ids: Sequence[Id], chunk_size: int) -> BulkResult:
         async def send(chunk: Sequence[Any]) -> list[Record] | None:
             body = {"data": [bulk_item(self.spec, item) for item in chunk]}
-            await self._send("DELETE", self.spec.path, json=body, bulk=True,
-                             rate_class=rate_class_for(self.spec, "delete"))
+            response = await self._send("DELETE", self.spec.path, json=body, bulk=True,
+                                        rate_class=rate_class_for(self.spec, "delete"))
+            response.raise_for_errors()
             return None
 
         return await run_bulk(self.spec, "delete", ids, chunk_size, send)
@@ -494,9 +528,17 @@ class ResourceBase(Generic[R]):
         return page.total_count or 0
 
     def _page_stream(self, listing: _ListQuery) -> AsyncGenerator[Page[R], None]:
-        if listing.pagination == "cursor":
-            return self._cursor_pages(listing)
-        return self._numbered_pages(listing)
+        return self._typed_pages(listing)
+
+    async def _typed_pages(self, listing: _ListQuery) -> AsyncGenerator[Page[R], None]:
+        raw_pages = self._raw_pages(listing)
+        try:
+            async for raw in raw_pages:
+                document = parse_document({"data": raw.data, "included": raw.included})
+                yield Page(document.data, raw.meta, raw.links, raw.number,  # type: ignore[arg-type]
+                           document.included, raw.response)
+        finally:
+            await raw_pages.aclose()
 
     async def _record_stream(self, listing: _ListQuery) -> AsyncGenerator[R, None]:
         remaining = listing.max_items
@@ -514,45 +556,75 @@ class ResourceBase(Generic[R]):
         finally:
             await pages.aclose()
 
-    def _page(self, response: Response, number: int | None) -> Page[R]:
-        document: Document = parse_document(response.body)
-        records = document.data if isinstance(document.data, list) else []
-        return Page(records, document.meta, document.links, number,  # type: ignore[arg-type]
-                    document.included)
+    def _raw_pages(self, listing: _ListQuery) -> AsyncGenerator[RawPage, None]:
+        if listing.pagination == "cursor":
+            return self._cursor_pages(listing)
+        return self._numbered_pages(listing)
+
+    def _raw_page(self, response: Response, number: int | None) -> RawPage:
+        """The page of one answer; parsed here, when the consumer reaches it, not on arrival."""
+        body = response.body
+        data = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(data, list):
+            raise DecodeError(f"GET {self.spec.path} -> {response.status}: expected a JSON:API "
+                              "document whose 'data' is a list")
+        meta = body.get("meta") or {}
+        links = body.get("links") or {}
+        included = body.get("included") or []
+        if not isinstance(meta, Mapping) or not isinstance(links, Mapping) \
+                or not isinstance(included, list):
+            raise DecodeError(f"GET {self.spec.path}: 'meta' and 'links' must be JSON objects "
+                              "and 'included' a list")
+        return RawPage(data, meta, links, number, included, response.info)
+
+    async def _fetch(self, query: QueryParams, number: int, size: int,
+                     timeouts: Timeouts | None) -> Response:
+        params = [*query, ("page[number]", str(number)), ("page[size]", str(size))]
+        return await self._send("GET", self.spec.path, params=params, timeouts=timeouts)
 
     async def _fetch_page(self, query: QueryParams, number: int, size: int,
-                          timeouts: Timeouts | None) -> Page[R]:
-        params = [*query, ("page[number]", str(number)), ("page[size]", str(size))]
-        response = await self._send("GET", self.spec.path, params=params, timeouts=timeouts)
-        return self._page(response, number)
+                          timeouts: Timeouts | None) -> RawPage:
+        return self._raw_page(await self._fetch(query, number, size, timeouts), number)
 
-    async def _numbered_pages(self, listing: _ListQuery) -> AsyncGenerator[Page[R], None]:
+    async def _numbered_pages(self, listing: _ListQuery) -> AsyncGenerator[RawPage, None]:
+        """Page 1, then up to ``prefetch`` later pages in flight, yielded in order.
+
+        Answers stay bytes until the consumer reaches their page, and the loop gets control
+        between pages, so a burst of arrived pages never blocks it for more than one page's
+        decoding. Checks (``on_drift="raise"``): every page's ``total_count`` equals the first
+        page's, every page before the last is full, the last holds the rest, and no record is
+        on two neighbouring pages (what a shift by records created or deleted meanwhile looks
+        like); any failure raises :class:`DriftError`."""
         query, size, timeouts = listing.query, listing.page_size, listing.timeouts
         first = await self._fetch_page(query, 1, size, timeouts)
-        total_pages = _int(first.meta.get("total_pages"), 1)
         expected = first.total_count
-        yield first
-        del first  # not kept for the rest of the pull (memory, and work for the gc)
+        total_pages = _pages_of(first.meta, expected, size, self.spec.path)
         if listing.max_items is not None:
             total_pages = min(total_pages, -(-listing.max_items // size))
+        check = listing.on_drift == "raise"
+        previous_ids: set[tuple[Any, Any]] = set()
+        if check:
+            previous_ids = self._check_page(first, None, set(), expected, total_pages, size)
+        yield first
+        del first  # not kept for the rest of the pull (memory, and work for the gc)
         if total_pages <= 1:
             return
-        pending: dict[int, asyncio.Task[Page[R]]] = {}
+        pending: dict[int, asyncio.Task[Response]] = {}
         next_number = 2
         try:
             for number in range(2, total_pages + 1):
                 while next_number <= total_pages and len(pending) < listing.prefetch:
                     pending[next_number] = asyncio.create_task(
-                        self._fetch_page(query, next_number, size, timeouts)
+                        self._fetch(query, next_number, size, timeouts)
                     )
                     next_number += 1
-                page = await pending.pop(number)
-                seen = page.total_count
-                if (
-                    listing.on_drift == "raise" and expected is not None and seen is not None
-                    and seen != expected
-                ):
-                    raise DriftError(self.spec.path, expected, seen)
+                task = pending.pop(number)
+                if task.done():
+                    await asyncio.sleep(0)  # let the loop run between pages that have arrived
+                page = self._raw_page(await task, number)
+                if check:
+                    previous_ids = self._check_page(page, expected, previous_ids, expected,
+                                                    total_pages, size)
                 yield page
         finally:
             for task in pending.values():
@@ -561,21 +633,99 @@ class ResourceBase(Generic[R]):
                 with contextlib.suppress(BaseException):
                     await task
 
-    async def _cursor_pages(self, listing: _ListQuery) -> AsyncGenerator[Page[R], None]:
+    def _check_page(self, page: RawPage, first_count: int | None,
+                    previous_ids: set[tuple[Any, Any]], expected: int | None,
+                    total_pages: int, size: int) -> set[tuple[Any, Any]]:
+        """Raise :class:`DriftError` unless ``page`` fits the pull; its record keys."""
+        path, number = self.spec.path, page.number or 1
+        seen = page.total_count
+        if first_count is not None and seen is not None and seen != first_count:
+            raise DriftError(path, f"total_count changed from {first_count} to {seen} at page "
+                             f"{number}", expected=first_count, seen=seen)
+        count = len(page.data)
+        if number < total_pages and count != size:
+            raise DriftError(path, f"page {number} of {total_pages} holds {count} records, not "
+                             f"{size}")
+        if number == total_pages and expected is not None and total_pages > 1:
+            rest = expected - (total_pages - 1) * size
+            if 0 < rest <= size and count != rest:
+                raise DriftError(path, f"the last page ({number}) holds {count} records, not the "
+                                 f"{rest} that total_count {expected} leaves for it")
+        ids = {(r.get("type"), r.get("id")) for r in page.data if isinstance(r, Mapping)}
+        if len(ids) != count:
+            raise DriftError(path, f"page {number} holds a record twice")
+        twice = ids & previous_ids
+        if twice:
+            type_, id_ = next(iter(twice))
+            raise DriftError(path, f"record {type_}/{id_} is on pages {number - 1} and {number} "
+                             "(records created or re-sorted meanwhile)")
+        return ids
+
+    async def _cursor_pages(self, listing: _ListQuery) -> AsyncGenerator[RawPage, None]:
+        """``page[after]`` from ``links.next``, one request at a time, until a page without a
+        next link or without records. A cursor the server hands out twice raises
+        :class:`DecodeError` (the pull would never end)."""
         query, size = listing.query, listing.page_size
         params: QueryParams = [*query, ("page[size]", str(size)), ("page[after]", "")]
+        cursors: set[str] = set()
         while True:
             response = await self._send("GET", self.spec.path, params=params,
                                         timeouts=listing.timeouts)
-            page = self._page(response, None)
+            page = self._raw_page(response, None)
             yield page
             next_link = page.links.get("next")
-            if not next_link or not page.records:
+            if not next_link or not page.data:
                 return
             after = _query_value(str(next_link), "page[after]")
             if after is None:
                 return
+            if after in cursors:
+                raise DecodeError(f"GET {self.spec.path}: the server gave cursor {after!r} twice; "
+                                  "the pull would never end")
+            cursors.add(after)
             params = [*query, ("page[size]", str(size)), ("page[after]", after)]
+            await asyncio.sleep(0)
+
+
+def response_of(record: Record) -> ResponseInfo | None:
+    """The answer a record came in (status, headers, ``request_id``) when it is the result of
+    ``get``, ``create``, ``update`` or a custom action; ``None`` for records of a list (see
+    ``Page.response``) or of an ``included`` member."""
+    info = record.__dict__.get("_response")
+    return info if isinstance(info, ResponseInfo) else None
+
+
+def _document(response: Response) -> Document:
+    """The JSON:API document of a 2xx answer; a :class:`DecodeError` names the request."""
+    try:
+        return parse_document(response.body)
+    except DecodeError as exc:
+        raise DecodeError(f"{response.method} {response.path} -> {response.status}: {exc}"
+                          ) from None
+
+
+def _count_of(meta: Mapping[str, Any]) -> int | None:
+    value = meta.get("total_count")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _pages_of(meta: Mapping[str, Any], total_count: int | None, size: int, path: str) -> int:
+    """``meta.total_pages``, checked against ``total_count`` when both are sent (a server
+    declaring a million pages for a few records would keep a pull going for ever)."""
+    declared = _int(meta.get("total_pages"), -1)
+    if total_count is not None:
+        needed = -(-total_count // size)
+        if declared not in (-1, needed, max(1, needed)):  # an empty list: 0 or 1 pages
+            raise DecodeError(f"GET {path}: meta.total_pages is {declared} but total_count "
+                              f"{total_count} at page size {size} makes {needed}")
+        return max(1, needed)
+    return declared if declared >= 1 else 1
 
 
 def _int(value: Any, default: int) -> int:
@@ -768,9 +918,6 @@ class Action:
             return await owner._act_items(spec.name, id_, kwargs, timeouts)
         if spec.result == "none":
             return await owner._act_none(spec.name, id_, kwargs, timeouts)
-        response = await owner._call(spec.name, id_, kwargs, timeouts)
-        if response.body is None:
-            return None
         if spec.result == "records":
-            return owner._records(response)
-        return parse_document(response.body).data
+            return await owner._act_many(Record, spec.name, id_, kwargs, timeouts)
+        return await owner._act_one(Record, spec.name, id_, kwargs, timeouts)

@@ -20,6 +20,7 @@
     ├── DriftError                       a list() saw the collection change while paging
     ├── BatchRejectedError               a bulk item not applied because its batch was rejected
     │                                    for another item (.batch_error)
+    ├── NotAttemptedError                a bulk item not sent because the run stopped early
     └── BulkError                        a bulk operation had failed items (.result has each
                                          item's outcome); raised by BulkResult.raise_for_errors
 
@@ -34,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 
 class ProductiveError(Exception):
@@ -77,7 +79,10 @@ class ErrorObject:
         )
 
     def __str__(self) -> str:
-        parts = [p for p in (self.title, self.detail) if p]
+        title, detail = self.title, self.detail
+        if title and detail and detail.lower().startswith(title.lower()):
+            title = None  # "Unsupported filter: bogus" says it all
+        parts = [p for p in (title, detail) if p]
         text = ": ".join(parts) if parts else f"status {self.status}"
         if self.pointer:
             text += f" ({self.pointer})"
@@ -107,7 +112,10 @@ class APIError(ProductiveError):
 
     Attributes: ``status`` (HTTP status, int), ``errors`` (list of :class:`ErrorObject`, possibly
     empty when the body was not an error document), ``method`` and ``path`` of the request
-    (path relative to the base URL, query string excluded), ``headers`` (response headers).
+    (path relative to the base URL, query string excluded), ``headers`` (response headers,
+    case-insensitive), ``hint`` (what to check, for configuration mistakes such as a wrong
+    organization id or base URL) and ``request_id`` (the ``X-Request-Id`` header Productive
+    sends with every answer: quote it to Productive's support).
     """
 
     status: int
@@ -120,14 +128,26 @@ class APIError(ProductiveError):
         method: str,
         path: str,
         headers: Mapping[str, str] | None = None,
+        hint: str | None = None,
     ) -> None:
         self.status = status
         self.errors = list(errors)
         self.method = method
         self.path = path
-        self.headers = dict(headers or {})
+        self.headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(headers or {}))
+        self.hint = hint
         summary = "; ".join(str(e) for e in self.errors) or "no error details"
-        super().__init__(f"{method} {path} -> {status}: {summary}")
+        message = f"{method} {path} -> {status}: {summary}"
+        if hint:
+            message += f" ({hint})"
+        if self.request_id:
+            message += f" [request id {self.request_id}]"
+        super().__init__(message)
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's ``X-Request-Id`` header, or ``None``."""
+        return self.headers.get("X-Request-Id")
 
     def pointers(self) -> list[str]:
         """The ``source.pointer`` of each error that has one (e.g. for 422 field errors)."""
@@ -191,13 +211,16 @@ class TransportError(ProductiveError):
     """No answer: connection refused or reset, DNS failure, or a timeout.
 
     ``method`` and ``path`` name the request; ``sent`` tells whether the request may have
-    reached the server (False only when the connection could not be opened).
+    reached the server (False only when the connection could not be opened); ``retryable`` is
+    False for failures a retry cannot mend (TLS certificate, answer too large).
     """
 
-    def __init__(self, message: str, *, method: str, path: str, sent: bool) -> None:
+    def __init__(self, message: str, *, method: str, path: str, sent: bool,
+                 retryable: bool = True) -> None:
         self.method = method
         self.path = path
         self.sent = sent
+        self.retryable = retryable
         super().__init__(f"{method} {path}: {message}")
 
 
@@ -222,19 +245,25 @@ class DecodeError(ProductiveError):
 
 
 class DriftError(ProductiveError):
-    """The collection changed while a page-number ``list()`` was running.
+    """A page-number ``list()`` saw its pages stop adding up: the collection changed while it
+    was paged (records created, deleted or re-sorted meanwhile) or the server's pages disagree
+    with its own ``meta``.
 
-    ``expected`` and ``seen`` are the ``meta.total_count`` values of the first page and of the
-    page where the change showed; re-run the pull, or use ``pagination="cursor"``.
+    ``path`` is the collection; ``reason`` says what was seen (``total_count`` changed, a
+    record on two pages, a short or empty page before the last); ``expected`` and ``seen``
+    are the ``meta.total_count`` values of the first page and of the page where a count change
+    showed (``None`` for the other reasons). Re-run the pull, or use ``pagination="cursor"``.
     """
 
-    def __init__(self, path: str, expected: int, seen: int) -> None:
+    def __init__(self, path: str, reason: str, *, expected: int | None = None,
+                 seen: int | None = None) -> None:
         self.path = path
+        self.reason = reason
         self.expected = expected
         self.seen = seen
         super().__init__(
-            f"{path}: total_count changed from {expected} to {seen} during the pull; records may "
-            "be missing or duplicated (use pagination='cursor' for a consistent pull)"
+            f"{path}: {reason}; records may be missing or duplicated (re-run the pull, or use "
+            "pagination='cursor' for a pull that stays consistent under writes)"
         )
 
 
@@ -245,6 +274,11 @@ class BatchRejectedError(ProductiveError):
     def __init__(self, batch_error: APIError) -> None:
         self.batch_error = batch_error
         super().__init__(f"not applied: the batch was rejected ({batch_error})")
+
+
+class NotAttemptedError(ProductiveError):
+    """A bulk item whose fate the SDK cannot vouch for: never sent because the run stopped at
+    an earlier item, or in a batch that failed with something other than an API answer."""
 
 
 class BulkError(ProductiveError):

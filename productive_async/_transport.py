@@ -30,10 +30,15 @@ put in an exception or shown in a repr.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
 import datetime as dt
 import email.utils
+import importlib.metadata
 import logging
 import math
+import platform
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -42,6 +47,7 @@ from typing import Any
 import aiohttp
 import attrs
 import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._clock import Clock
@@ -49,6 +55,7 @@ from ._errors import (
     APIError,
     DecodeError,
     InvalidRequestError,
+    ProductiveError,
     RateLimitError,
     TransportError,
     error_class_for,
@@ -58,22 +65,51 @@ from ._ratelimit import RateGate
 
 log = logging.getLogger("productive_async")
 
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("productive-async")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 JSONAPI = "application/vnd.api+json"
 JSONAPI_BULK = "application/vnd.api+json; ext=bulk"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+DEFAULT_BASE_URL = "https://api.productive.io/api/v2/"
+USER_AGENT = (f"productive-async/{_version()} Python/{platform.python_version()} "
+              f"aiohttp/{aiohttp.__version__}")
+#: Largest answer body read (after gzip inflation), in bytes, unless the client says otherwise.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+def _positive_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or value == float("inf"):
+        raise InvalidRequestError(
+            f"Timeouts.{attribute.name} must be a finite number of seconds > 0 or None (no "
+            f"limit), not {value!r}"
+        )
 
 
 @attrs.frozen
 class Timeouts:
     """Per-attempt timeouts in seconds: ``total`` for one request/response, ``connect`` for
-    opening a connection. Time spent waiting for a rate-limit slot is not included."""
+    opening a connection; ``None`` for no limit. Zero, negative or infinite values raise
+    :class:`~productive_async.InvalidRequestError` (aiohttp would read 0 as "no limit").
 
-    total: float | None = 60.0
-    connect: float | None = 10.0
+    Neither includes the time spent waiting for a rate-limit slot, nor (on the sessions the
+    client creates) the time spent waiting for a free pooled connection."""
+
+    total: float | None = attrs.field(default=60.0, validator=_positive_or_none)
+    connect: float | None = attrs.field(default=10.0, validator=_positive_or_none)
 
     def client_timeout(self) -> aiohttp.ClientTimeout:
-        """These timeouts as aiohttp's."""
-        return aiohttp.ClientTimeout(total=self.total, connect=self.connect)
+        """The part aiohttp enforces: opening the socket (``sock_connect``). ``total`` is
+        enforced by the transport from the moment a connection is in hand."""
+        return aiohttp.ClientTimeout(total=None, connect=None, sock_connect=self.connect)
 
 
 @attrs.frozen
@@ -102,13 +138,96 @@ class RetryPolicy:
 
 
 @attrs.frozen
-class Response:
-    """A decoded answer: status, headers, JSON body (``None`` when empty), content type."""
+class ResponseInfo:
+    """The answer behind a result: ``status``, ``headers`` (case-insensitive), the ``method``
+    and ``path`` of the request, and :attr:`request_id`. On pages (``Page.response``),
+    documents (``Document.response``) and single-record results (``pa.response_of(record)``)."""
 
     status: int
-    headers: Mapping[str, str]
-    body: Any
-    content_type: str
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    method: str
+    path: str
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``X-Request-Id`` header (what Productive's support asks for), or ``None``."""
+        return self.headers.get("X-Request-Id")
+
+
+class Response:
+    """One answer as received: ``status``, ``headers`` (case-insensitive, so
+    ``headers["x-request-id"]`` and ``headers["X-Request-Id"]`` are the same), ``content`` (the
+    body's bytes), ``content_type``, and the ``method`` and ``path`` of the request.
+
+    The JSON body is parsed on first use of :attr:`body` (prefetched pages stay bytes until the
+    consumer reaches them). A 2xx body is never trusted blindly: an ``errors`` document raises.
+    """
+
+    __slots__ = ("_body", "_parsed", "content", "content_type", "headers", "method", "path",
+                 "status")
+
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes,
+                 content_type: str = "", *, method: str = "", path: str = "") -> None:
+        self.status = status
+        self.headers: Mapping[str, str] = (
+            headers if isinstance(headers, CIMultiDictProxy) else CIMultiDictProxy(
+                CIMultiDict(headers))
+        )
+        self.content = content
+        self.content_type = content_type
+        self.method = method
+        self.path = path
+        self._body: Any = None
+        self._parsed = False
+
+    @property
+    def info(self) -> ResponseInfo:
+        """What a caller may keep of this answer: status, headers, request id."""
+        return ResponseInfo(self.status, CIMultiDict(self.headers), self.method, self.path)
+
+    def __repr__(self) -> str:
+        return (f"<Response {self.method} {self.path} -> {self.status} "
+                f"({len(self.content)} bytes)>")
+
+    @property
+    def body(self) -> Any:
+        """The JSON body (``None`` when empty), parsed once.
+
+        Raises :class:`~productive_async.DecodeError` for a 2xx body that is not JSON, and the
+        :class:`~productive_async.APIError` it describes for a 2xx ``errors`` document (an
+        error document is never a success; JSON:API 1.1, "Top Level": ``data`` and ``errors``
+        never coexist)."""
+        if not self._parsed:
+            self._body = self._parse()
+            self._parsed = True
+        return self._body
+
+    def raise_for_errors(self) -> None:
+        """For answers whose body the SDK does not read (DELETE, actions answering nothing):
+        a success whatever the body is, unless it is an ``errors`` document."""
+        if self.content[:1] in (b"{", b" ", b"\n", b"\r", b"\t"):
+            with contextlib.suppress(DecodeError):  # not JSON: a success all the same
+                self.body  # noqa: B018  # parsing raises for an errors document
+
+    def _parse(self) -> Any:
+        if not self.content:
+            return None
+        try:
+            body = orjson.loads(self.content)
+        except orjson.JSONDecodeError:
+            if self.status < 400:
+                raise DecodeError(
+                    f"{self.method} {self.path} -> {self.status}: body is not JSON "
+                    f"({self.content_type or 'no content type'})"
+                ) from None
+            return None
+        if self.status < 400 and isinstance(body, Mapping) and "errors" in body \
+                and "data" not in body:
+            errors = parse_error_document(body, 400)
+            status = max((e.status for e in errors), default=400)
+            raise error_class_for(status if status >= 400 else 400)(
+                self.status, errors, method=self.method, path=self.path, headers=self.headers)
+        return body
 
 
 class _Secret:
@@ -194,12 +313,18 @@ class Transport:
         timeouts: Timeouts,
         session: aiohttp.ClientSession | None = None,
         feature_flags: Sequence[str] = (),
-        user_agent: str = "productive-async",
+        user_agent: str | None = None,
         rng: random.Random | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        if not base_url.endswith("/"):
-            base_url += "/"
-        self.base_url = URL(base_url)
+        self.base_url = _checked_base_url(base_url)
+        _check_header_value("the API token", token)
+        _check_header_value("the organization id", str(organization_id))
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) \
+                or max_response_bytes < 1:
+            raise InvalidRequestError(
+                f"max_response_bytes must be an int >= 1, not {max_response_bytes!r}")
+        self.max_response_bytes = max_response_bytes
         self._token = _Secret(token)
         self.organization_id = str(organization_id)
         self.gate = gate
@@ -208,12 +333,15 @@ class Transport:
         self.timeouts = timeouts
         self._session = session
         self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: The transport that owns the HTTP session (``self`` unless made by :meth:`derive`).
+        self._root = self
         self._closed = False
         self._headers = {
             "X-Organization-Id": self.organization_id,
             "Accept": JSONAPI,
             "Content-Type": JSONAPI,
-            "User-Agent": user_agent,
+            "User-Agent": user_agent or USER_AGENT,
         }
         if feature_flags:
             self._headers["X-Feature-Flags"] = ",".join(feature_flags)
@@ -222,14 +350,44 @@ class Transport:
         self.stats: dict[str, int] = {"attempts": 0, "retries": 0, "rate_limited": 0}
 
     def __repr__(self) -> str:
-        return f"<Transport {self.base_url} organization={self.organization_id}>"
+        return f"<Transport {masked(self.base_url)} organization={self.organization_id}>"
+
+    def derive(self, *, timeouts: Timeouts | None = None, retry: RetryPolicy | None = None
+               ) -> Transport:
+        """A transport with other ``timeouts``/``retry`` sharing this one's HTTP session, rate
+        gate, counters and token (``Productive.with_options``)."""
+        other = copy.copy(self)
+        other.timeouts = timeouts or self.timeouts
+        other.retry = retry or self.retry
+        other._root = self._root
+        return other
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._root is not self:
+            return self._root._get_session()
         if self._closed:
             raise InvalidRequestError("the client is closed; open a new Productive client")
+        loop = asyncio.get_running_loop()
+        if self._session is not None and not self._session.closed \
+                and self._loop not in (None, loop):
+            if not self._owns_session:
+                raise ProductiveError(
+                    "the aiohttp session passed to the client belongs to another event loop; "
+                    "create the session (and the client) in the loop that uses them")
+            if self._loop is not None and not self._loop.is_closed() \
+                    and self._loop.is_running():
+                raise ProductiveError(
+                    "this client is in use by another running event loop (another thread); "
+                    "give each thread or event loop its own Productive client")
+            # The loop that opened the session has ended (a second asyncio.run): its
+            # connections died with it, so start afresh in this loop.
+            self._session = None
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector)
+            trace = aiohttp.TraceConfig()
+            trace.on_connection_queued_start.append(_queued_start)
+            trace.on_connection_queued_end.append(_queued_end)
+            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[trace])
             self._owns_session = True
             # aiohttp re-sends an idempotent request once, silently, when a kept-alive
             # connection turns out closed. That attempt would bypass the rate gate (the server
@@ -237,12 +395,16 @@ class Transport:
             # through the gate. aiohttp has no public switch: its own test client sets this.
             if hasattr(self._session, "_retry_connection"):
                 self._session._retry_connection = False
+        self._loop = loop
         return self._session
 
     async def close(self) -> None:
         """Close the HTTP session if this transport opened it. Requests waiting in the rate
         gate fail at once, and later requests, with
         :class:`~productive_async.InvalidRequestError` ("the client is closed")."""
+        if self._root is not self:
+            await self._root.close()
+            return
         self._closed = True
         self.gate.close()
         if self._session is not None and self._owns_session and not self._session.closed:
@@ -269,16 +431,19 @@ class Transport:
         """
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        url = self.base_url.join(URL(path))
+        url = self._url(method, path)
         if params:
             url = url.with_query(list(params))
-        headers = dict(self._headers)
-        headers["X-Auth-Token"] = self._token.reveal()
+        headers = dict(self._headers)  # the token is added in _send, never kept in a variable
         if bulk:
             headers["Content-Type"] = headers["Accept"] = JSONAPI_BULK
-        data = orjson.dumps(json) if json is not None else None
+        try:
+            data = orjson.dumps(json) if json is not None else None
+        except TypeError as exc:
+            raise InvalidRequestError(f"{method} {path}: the body cannot be sent as JSON: {exc}"
+                                      ) from None
         classes = self.gate.classes_for(rate_class)
-        timeout = (timeouts or self.timeouts).client_timeout()
+        timeouts = timeouts or self.timeouts
         attempt = 0
         while True:
             attempt += 1
@@ -286,19 +451,22 @@ class Transport:
             self.stats["attempts"] += 1
             try:
                 try:
-                    response = await self._send(method, url, path, headers, data, timeout)
+                    response = await self._send(method, url, path, headers, data, timeouts)
                 finally:
                     # The answer, the failure or the cancellation is here: the server has seen
                     # the request by now if it ever will (bar one abandoned in flight, which
                     # the window's margin covers), so its slot counts from this moment.
                     self.gate.release(slot)
             except TransportError as exc:
-                if attempt > self.retry.max_retries or (exc.sent and not idempotent):
+                if not exc.retryable or attempt > self.retry.max_retries \
+                        or (exc.sent and not idempotent):
                     raise
                 await self._backoff(method, path, attempt, str(exc))
                 continue
-            if response.status < 400:
+            if response.status < 300:
                 return response
+            if response.status < 400:
+                raise self._redirect(method, path, response)
             error = self._error(method, path, response)
             if response.status == 429:
                 self.stats["rate_limited"] += 1
@@ -346,7 +514,43 @@ class Transport:
                 response.status, errors, method=method, path=path, headers=response.headers,
                 retry_after=_retry_after(response.headers, self.retry.default_reset),
             )
-        return cls(response.status, errors, method=method, path=path, headers=response.headers)
+        return cls(response.status, errors, method=method, path=path, headers=response.headers,
+                   hint=self._hint(response.status, errors))
+
+    def _hint(self, status: int, errors: Sequence[Any]) -> str | None:
+        """What to check, for the failures whose cause is the client's configuration."""
+        if status == 401:
+            return (f"the API refused the token or the organization id "
+                    f"(X-Organization-Id: {self.organization_id}); a token belongs to one "
+                    "organization: check both (Productive API reference, 'Authentication')")
+        if status == 404 and not self.base_url.path.rstrip("/").endswith("/api/v2"):
+            return (f"the base URL {masked(self.base_url)} does not end with /api/v2/; the "
+                    f"API's is {DEFAULT_BASE_URL}")
+        return None
+
+    def _url(self, method: str, path: str) -> URL:
+        """``path`` resolved against the base URL; it must stay under it (the token goes only
+        where the client was pointed)."""
+        url = self.base_url.join(URL(path))
+        base = self.base_url
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) \
+                or not url.path.startswith(base.path):
+            raise InvalidRequestError(
+                f"{method} {path}: resolves outside the base URL {masked(base)}; give a path "
+                "relative to it")
+        return url
+
+    def _redirect(self, method: str, path: str, response: Response) -> APIError:
+        location = response.headers.get("Location", "")
+        target = masked(URL(location)) if location else "no Location"
+        error = APIError(response.status, [], method=method, path=path,
+                         headers=response.headers)
+        error.args = (
+            f"{method} {path} -> {response.status}: redirected to {target}; not followed (the "
+            "API does not redirect, and the token is only sent to the base URL): check "
+            "base_url",
+        )
+        return error
 
     async def _send(
         self,
@@ -355,42 +559,135 @@ class Transport:
         path: str,
         headers: Mapping[str, str],
         data: bytes | None,
-        client_timeout: aiohttp.ClientTimeout,
+        timeouts: Timeouts,
     ) -> Response:
         session = self._get_session()
         started = time.perf_counter()
+        failure: TransportError | None = None
+        deadline = _Deadline()
         try:
-            async with session.request(
-                method, url, headers=headers, data=data, timeout=client_timeout,
-                allow_redirects=False,
+            async with asyncio.timeout(timeouts.total) as deadline.timeout, session.request(
+                method, url, headers={**headers, "X-Auth-Token": self._token.reveal()},
+                data=data, timeout=timeouts.client_timeout(), allow_redirects=False,
+                raise_for_status=False, trace_request_ctx=deadline,
             ) as resp:
-                raw = await resp.read()
+                raw = await self._read(resp, method, path)
                 status = resp.status
                 content_type = resp.headers.get("Content-Type", "")
-                resp_headers = {k: v for k, v in resp.headers.items()}
+                resp_headers = CIMultiDictProxy(resp.headers.copy())
+        except TransportError as exc:
+            failure = exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            failure = TransportError(
+                f"TLS certificate verification failed for {exc.host}: "
+                f"{type(exc.certificate_error).__name__}", method=method, path=path,
+                sent=False, retryable=False)
+        except aiohttp.ClientSSLError as exc:
+            failure = TransportError(f"TLS failed ({type(exc).__name__})", method=method,
+                                     path=path, sent=False, retryable=False)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise TransportError(
-                f"could not connect ({type(exc).__name__})", method=method, path=path, sent=False
-            ) from None
+            failure = TransportError(
+                f"could not connect to {url.host}:{url.port} ({_cause(exc)})", method=method,
+                path=path, sent=False)
         except TimeoutError:
-            raise TransportError(
-                "timed out waiting for the answer", method=method, path=path, sent=True
-            ) from None
+            failure = TransportError(
+                f"no answer within {timeouts.total} s (Timeouts.total)", method=method,
+                path=path, sent=True)
+        except aiohttp.InvalidURL as exc:
+            failure = TransportError(f"invalid URL ({type(exc).__name__})", method=method,
+                                     path=path, sent=False, retryable=False)
         except aiohttp.ClientError as exc:
-            raise TransportError(
-                f"connection failed ({type(exc).__name__})", method=method, path=path, sent=True
-            ) from None
+            failure = TransportError(
+                f"connection to {url.host}:{url.port} failed ({_cause(exc)})", method=method,
+                path=path, sent=True)
+        if failure is not None:
+            # Raised here, outside the except blocks: aiohttp's exception (whose request info
+            # holds the request headers, the token among them) is not chained as __context__.
+            raise failure
         log.debug(
             "%s %s -> %d in %.0f ms", method, path, status, (time.perf_counter() - started) * 1e3
         )
-        body: Any = None
-        if raw:
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                if status < 400:
-                    raise DecodeError(
-                        f"{method} {path} -> {status}: body is not JSON ({content_type})"
-                    ) from None
-                body = None
-        return Response(status, resp_headers, body, content_type)
+        return Response(status, resp_headers, raw, content_type, method=method, path=path)
+
+    async def _read(self, resp: aiohttp.ClientResponse, method: str, path: str) -> bytes:
+        """The body, inflated, refused past :attr:`max_response_bytes` while reading."""
+        limit = self.max_response_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            if size > limit:
+                raise TransportError(
+                    f"answer larger than max_response_bytes ({limit:,} bytes); not read further",
+                    method=method, path=path, sent=True, retryable=False)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class _Deadline:
+    """The ``Timeouts.total`` of one attempt; pushed back by the time spent queued for a
+    pooled connection (aiohttp trace hooks, sessions the client creates)."""
+
+    __slots__ = ("queued_at", "timeout")
+
+    def __init__(self) -> None:
+        self.timeout: asyncio.Timeout | None = None
+        self.queued_at = 0.0
+
+    def __deepcopy__(self, memo: Any) -> _Deadline:
+        return self  # it holds the event loop (request recorders such as aioresponses copy)
+
+
+async def _queued_start(session: aiohttp.ClientSession, context: Any, params: Any) -> None:
+    deadline = context.trace_request_ctx
+    if isinstance(deadline, _Deadline):
+        deadline.queued_at = asyncio.get_running_loop().time()
+
+
+async def _queued_end(session: aiohttp.ClientSession, context: Any, params: Any) -> None:
+    deadline = context.trace_request_ctx
+    if isinstance(deadline, _Deadline) and deadline.timeout is not None:
+        when = deadline.timeout.when()
+        if when is not None:
+            waited = asyncio.get_running_loop().time() - deadline.queued_at
+            deadline.timeout.reschedule(when + waited)
+
+
+def _cause(exc: BaseException) -> str:
+    """The kind of a connection failure and its OS reason, without request details."""
+    reason = getattr(exc, "os_error", None) or exc.__cause__
+    text = type(exc).__name__
+    if isinstance(reason, OSError) and reason.strerror:
+        text += f": {reason.strerror}"
+    return text
+
+
+def masked(url: URL) -> str:
+    """``url`` without its userinfo's password (a URL may carry credentials)."""
+    if url.password is not None:
+        url = url.with_password("***")
+    return str(url)
+
+
+def _checked_base_url(base_url: str) -> URL:
+    if not isinstance(base_url, str):
+        raise InvalidRequestError(f"base_url must be a string, not {type(base_url).__name__}")
+    url = URL(base_url if base_url.endswith("/") else base_url + "/")
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidRequestError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, not {masked(url)!r}")
+    if url.query_string or url.fragment:
+        raise InvalidRequestError(
+            f"base_url must not carry a query or fragment: {masked(url)!r}")
+    return url
+
+
+def _check_header_value(what: str, value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidRequestError(f"{what} is required")
+    bad = next((c for c in value if not "!" <= c <= "~"), None)
+    if bad is not None:
+        raise InvalidRequestError(
+            f"{what} contains {'whitespace' if bad.isspace() else 'a non-printable character'} "
+            f"({bad!r} at position {value.index(bad)}); a trailing newline from a file or an "
+            "environment variable?")
