@@ -44,6 +44,7 @@ from ._pulls import (
     check_export_resume,
     run_export,
     run_pull,
+    state_path,
 )
 from ._registry import FILTER_OPERATORS, ResourceSpec, default_registry
 from ._transport import DEFAULT_BASE_URL
@@ -379,7 +380,8 @@ def pull(
             state = asyncio.run(run_pull(connection, job, out, make_encoder, resume=resume,
                                          console=None if quiet else console))
     except KeyboardInterrupt:
-        console.print("interrupted; resume with --resume" if to_file else "interrupted",
+        resumable = out is not None and state_path(out).exists()
+        console.print("interrupted; resume with --resume" if resumable else "interrupted",
                       highlight=False)
         sys.exit(130)
     except ResumeError as exc:
@@ -475,7 +477,9 @@ def export(
     if not quiet or report.failed:
         console.print(report.summary(), highlight=False, soft_wrap=True)
     if interrupted:
-        console.print("interrupted; resume with --resume", highlight=False)
+        resumable = any(state_path(o.path).exists() for o in report.outcomes)
+        console.print("interrupted; resume with --resume" if resumable else "interrupted",
+                      highlight=False)
         sys.exit(130)
     if report.failed:
         sys.exit(1)

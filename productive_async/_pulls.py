@@ -215,20 +215,24 @@ class _Output:
         self.state_file = state_path(path)
         if resume:
             self.state = self._resumable(path, self.state_file, spec)
-            try:
-                self._stream = open(path, "r+b")  # noqa: SIM115 (closed in close())
-            except FileNotFoundError:
-                raise ResumeError(f"{path} is missing: start again without --resume") from None
-            try:
-                self._cut_back(path)
-            except BaseException:
-                self._stream.close()
-                raise
+            if not path.exists():
+                raise ResumeError(f"{path} is missing: start again without --resume")
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.state = PullState(spec.fingerprint())
-            self._stream = open(path, "wb")  # noqa: SIM115 (closed in close())
-            self.state.save(self.state_file)
+        # Opened without truncating, locked, then cut: a second pull into the same file
+        # (the same command run twice) is refused before it changes a byte.
+        self._stream = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o666), "r+b")
+        try:
+            _lock(self._stream, path)
+            if resume:
+                self._cut_back(path)
+            else:
+                self._stream.truncate(0)
+                self.state.save(self.state_file)
+        except BaseException:
+            self._stream.close()
+            raise
 
     @staticmethod
     def _resumable(path: Path, state_file: Path, spec: PullSpec) -> PullState:
@@ -325,6 +329,20 @@ class _Output:
                 self.state.save(self.state_file)
         finally:
             self._stream.close()
+
+
+def _lock(stream: IO[bytes], path: Path) -> None:
+    """Lock ``stream`` for this process (advisory, released on close); :class:`ResumeError`
+    if another process holds it. Where ``fcntl`` is missing (Windows), nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    try:
+        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ResumeError(f"{path} is being written by another pull (a second run of the "
+                          "same command?)") from None
 
 
 def _replace(path: Path, content: bytes) -> None:

@@ -450,6 +450,71 @@ async def test_ctrl_c_exits_130_with_the_state_saved_and_resume_completes(
     assert not state_path(out).exists()
 
 
+async def test_a_second_pull_into_the_same_file_is_refused_while_the_first_runs(
+    tmp_path: Path,
+) -> None:
+    clock = pa.FakeClock()
+    box = box_of(30)
+    out = tmp_path / "out.jsonl"
+    async with box.serve() as url, client_of(
+        url, clock=clock, rate_limits=pa.RateLimits.only(standard=pa.Rate(2, 10, margin=0))
+    ) as client:
+        seen: list[int] = []
+        first = asyncio.create_task(_pulls.pull(
+            client, spec_of(page_size=5), out, make_encoder,
+            listener=lambda state, total: seen.append(state.pages), prefetch=1,
+        ))
+        await _wait_for(lambda: 2 in seen, "two pages")  # then held by the rate limiter
+        for resume in (False, True):
+            with pytest.raises(_pulls.ResumeError, match="being written by another pull"):
+                await _pulls.pull(client, spec_of(page_size=5), out, make_encoder,
+                                  resume=resume)
+        assert len(ids_in(out)) == 10  # untouched by the refused pulls
+        for _ in range(3):
+            await clock.advance(10)
+        state = await asyncio.wait_for(first, 10)
+    assert state.records == 30 and ids_in(out) == [str(n) for n in range(1, 31)]
+
+
+async def test_ctrl_c_during_an_export_exits_130_and_export_resume_completes(
+    tmp_path: Path,
+) -> None:
+    box = box_of(1200)
+    out_dir = tmp_path / "export"
+    async with box.serve() as url:
+        env = {**os.environ, "PRODUCTIVE_API_TOKEN": sandbox.TOKEN,
+               "PRODUCTIVE_ORGANIZATION_ID": sandbox.ORGANIZATION_ID,
+               "PRODUCTIVE_BASE_URL": url}
+        command = [sys.executable, "-m", "productive_async._cli", "export", "--out-dir",
+                   str(out_dir), "--page-size", "10", "companies", "people"]
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        companies_state = state_path(out_dir / "companies.jsonl")
+
+        def far_enough() -> bool:
+            with contextlib.suppress(_pulls.ResumeError):
+                state = PullState.load(companies_state)
+                return state is not None and state.pages >= 50
+            return False
+
+        await _wait_for(far_enough, "50 pages")
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        text = stderr.decode()
+        assert process.returncode == 130, text
+        assert "export summary" in text and "interrupted; resume with --resume" in text
+        resumed = await asyncio.create_subprocess_exec(
+            *command, "--resume", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(resumed.communicate(), 30)
+        assert resumed.returncode == 0, stderr.decode()
+    assert ids_in(out_dir / "companies.jsonl") == [str(n) for n in range(1, 1201)]
+    assert (out_dir / "people.jsonl").read_bytes() == b""  # the sandbox has none
+    assert not companies_state.exists()
+
+
 # --------------------------------------------------------------------------- export
 
 
