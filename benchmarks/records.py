@@ -109,11 +109,41 @@ def bodies(pages: int, size: int, base: str) -> list[bytes]:
 # --------------------------------------------------------------------------- the server
 
 
-def _serve(pages: int, ready: Connection) -> None:
-    """The server, in a child process: bodies encoded at start, sent as they are."""
+COMPANIES = 50
+
+
+def _company(n: int) -> dict[str, Any]:
+    return {
+        "id": str(n), "type": "companies",
+        "attributes": {
+            "name": f"Company {n}", "billing_name": f"Company {n} Ltd", "vat": f"HR{n:011d}",
+            "default_currency": "EUR", "created_at": "2024-01-01T10:00:00.000+01:00",
+            "due_days": 30, "tag_list": ["client"], "company_code": f"C{n}",
+            "domain": f"company{n}.example", "archived_at": None,
+        },
+        "relationships": {"organization": {"data": {"type": "organizations", "id": "660"}}},
+    }
+
+
+def with_companies(body: bytes) -> bytes:
+    """A page with each invoice's company (one of 50) related and in ``included``."""
+    document = orjson.loads(body)
+    seen: dict[str, dict[str, Any]] = {}
+    for invoice in document["data"]:
+        number = int(invoice["id"]) % COMPANIES + 1
+        invoice["relationships"]["company"] = {"data": {"type": "companies", "id": str(number)}}
+        seen.setdefault(str(number), _company(number))
+    document["included"] = list(seen.values())
+    return orjson.dumps(document)
+
+
+def _serve(pages: int, ready: Connection, include_companies: bool = False) -> None:
+    """The server, in a child process: bodies encoded at start, sent as they are; with
+    ``include_companies``, ``include=company`` gets pages with the companies included."""
 
     async def serve() -> None:
         encoded: list[bytes] = []
+        included: list[bytes] = []
 
         async def invoices(request: web.Request) -> web.Response:
             try:
@@ -123,7 +153,10 @@ def _serve(pages: int, ready: Connection) -> None:
                 raise web.HTTPBadRequest() from None
             if size != PAGE_SIZE or not 1 <= number <= len(encoded):
                 raise web.HTTPBadRequest(text=f"page {number} of size {size}: not served")
-            return web.Response(body=encoded[number - 1], content_type=JSONAPI)
+            bodies = included if request.query.get("include") == "company" else encoded
+            if not bodies:
+                raise web.HTTPBadRequest(text="include=company: not served")
+            return web.Response(body=bodies[number - 1], content_type=JSONAPI)
 
         app = web.Application()
         app.router.add_get("/api/v2/invoices", invoices)
@@ -134,6 +167,8 @@ def _serve(pages: int, ready: Connection) -> None:
         host, port = runner.addresses[0][:2]
         base = f"http://{host}:{port}/api/v2/"
         encoded.extend(bodies(pages, PAGE_SIZE, base))
+        if include_companies:
+            included.extend(with_companies(body) for body in encoded)
         ready.send(base)
         await asyncio.Event().wait()  # until the parent terminates the process
 

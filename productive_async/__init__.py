@@ -9,7 +9,16 @@ from ._bulk import BulkResult, ItemOutcome
 from ._client import Productive
 from ._clock import Clock, FakeClock, LoopClock
 from ._custom_fields import CustomFieldDefinition, CustomFieldOption, CustomFields
-from ._engine import Action, ListOptions, Page, Paginator, ResourceBase, ResourceClient
+from ._engine import (
+    Action,
+    ListOptions,
+    Page,
+    Paginator,
+    RawPage,
+    ResourceBase,
+    ResourceClient,
+    response_of,
+)
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -43,7 +52,7 @@ from ._models import (
 )
 from ._ratelimit import Rate, RateLimits
 from ._registry import Registry, ResourceSpec, default_registry
-from ._transport import DEFAULT_BASE_URL, RetryPolicy, Timeouts
+from ._transport import DEFAULT_BASE_URL, ResponseInfo, RetryPolicy, Timeouts
 
 __version__ = "0.1.0"
 
@@ -86,12 +95,14 @@ __all__ = [
     "Rate",
     "RateLimitError",
     "RateLimits",
+    "RawPage",
     "Record",
     "Ref",
     "Registry",
     "ResourceBase",
     "ResourceClient",
     "ResourceSpec",
+    "ResponseInfo",
     "RetryPolicy",
     "ServerError",
     "Timeouts",
@@ -104,4 +115,5 @@ __all__ = [
     "default_registry",
     "models",
     "resources",
+    "response_of",
 ]

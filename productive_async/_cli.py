@@ -18,7 +18,7 @@ import io
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +27,7 @@ import orjson
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
+from rich.text import Text
 
 from ._errors import (
     DriftError,
@@ -34,6 +35,8 @@ from ._errors import (
     ProductiveError,
     UnknownResourceError,
 )
+from ._models import Record
+from ._output import csv_text, plain_text, terminal_text
 from ._pulls import (
     DEFAULT_EXPORT,
     Connection,
@@ -122,11 +125,17 @@ class CsvWriter:
     objects or lists are JSON; attributes first seen after the header was written go to a
     final ``extra_attributes`` JSON column, so nothing is dropped.
 
+    Text cells that a spreadsheet would run as a formula get a leading ``'`` (numbers never
+    change; see :func:`~productive_async._output.csv_text`); written to a terminal, cells also
+    lose their control sequences (``terminal``: whether ``out`` is one; default: ask it).
+
     ``columns`` (from :attr:`columns` of an earlier writer of the same file) continues that
     file: same columns, no second header."""
 
-    def __init__(self, out: IO[bytes], spec: ResourceSpec, columns: Any = None) -> None:
+    def __init__(self, out: IO[bytes], spec: ResourceSpec, columns: Any = None,
+                 terminal: bool | None = None) -> None:
         self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        self._terminal = _isatty(out) if terminal is None else terminal
         self._spec = spec
         self._writer: Any = None
         self._attributes: list[str] = []
@@ -143,24 +152,30 @@ class CsvWriter:
             return None
         return {"attributes": self._attributes, "relationships": self._relationships}
 
-    def write_page(self, records: list[dict[str, Any]]) -> None:
-        """Write the rows of one page's resource objects."""
+    def write_page(self, records: Sequence[Mapping[str, Any] | Record]) -> None:
+        """Write the rows of one page's resource objects (or records: their ``raw``)."""
         if not records:
             return
+        objects = [r.raw if isinstance(r, Record) else r for r in records]
         if self._writer is None:
-            self._start(records)
+            self._start(objects)
         known = set(self._attributes)
-        for record in records:
+        for record in objects:
             attributes = record.get("attributes") or {}
             relationships = record.get("relationships") or {}
-            row = [record.get("id"), record.get("type")]
+            row = [csv_text(str(record.get("id"))), csv_text(str(record.get("type")))]
             row.extend(_cell(attributes.get(name)) for name in self._attributes)
             row.extend(_rel_cell(relationships.get(name)) for name in self._relationships)
             extra = {k: v for k, v in attributes.items() if k not in known}
             row.append(orjson.dumps(extra).decode() if extra else "")
-            self._writer.writerow(row)
+            self._writerow(row)
 
-    def _start(self, records: list[dict[str, Any]]) -> None:
+    def _writerow(self, row: list[str]) -> None:
+        if self._terminal:
+            row = [terminal_text(cell) for cell in row]
+        self._writer.writerow(row)
+
+    def _start(self, records: Sequence[Mapping[str, Any]]) -> None:
         names = list(self._spec.attributes)
         seen = set(names)
         relationships = list(self._spec.relationships)
@@ -177,18 +192,26 @@ class CsvWriter:
         self._attributes = names
         self._relationships = relationships
         self._writer = csv.writer(self._text)
-        self._writer.writerow(["id", "type", *names, *relationships, "extra_attributes"])
+        header = ["id", "type", *names, *relationships, "extra_attributes"]
+        self._writerow([csv_text(name) for name in header])
 
     def close(self) -> None:
         self._text.detach()
 
 
+def _isatty(out: IO[bytes]) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        return False
+
+
 class _CsvPages:
     """A :class:`CsvWriter` whose rows are handed back as the bytes of each page."""
 
-    def __init__(self, spec: ResourceSpec, columns: Any) -> None:
+    def __init__(self, spec: ResourceSpec, columns: Any, terminal: bool) -> None:
         self._buffer = io.BytesIO()
-        self._writer = CsvWriter(self._buffer, spec, columns)
+        self._writer = CsvWriter(self._buffer, spec, columns, terminal)
 
     @property
     def columns(self) -> dict[str, list[str]] | None:
@@ -202,10 +225,12 @@ class _CsvPages:
         return data
 
 
-def make_encoder(spec: ResourceSpec, fmt: str, columns: Any) -> PageEncoder:
-    """The encoder of ``fmt`` (``"jsonl"`` or ``"csv"``) for ``spec``'s resource objects."""
+def make_encoder(spec: ResourceSpec, fmt: str, columns: Any, terminal: bool) -> PageEncoder:
+    """The encoder of ``fmt`` (``"jsonl"`` or ``"csv"``) for ``spec``'s resource objects;
+    ``columns`` continues a CSV file (see :class:`CsvWriter`), ``terminal`` says the output is
+    a terminal (CSV cells lose their control sequences; JSON escapes them anyway)."""
     if fmt == "csv":
-        return _CsvPages(spec, columns)
+        return _CsvPages(spec, columns, terminal)
     return JsonLinesWriter()
 
 
@@ -216,7 +241,9 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
-    return str(value)
+    if isinstance(value, str):
+        return csv_text(value)
+    return str(value)  # a number: never changed
 
 
 def _rel_cell(value: Any) -> str:
@@ -224,8 +251,8 @@ def _rel_cell(value: Any) -> str:
         return ""
     data = value["data"]
     if isinstance(data, list):
-        return ",".join(str(d.get("id")) for d in data)
-    return str(data.get("id"))
+        return csv_text(",".join(str(d.get("id")) for d in data))
+    return csv_text(str(data.get("id")))
 
 
 # ----------------------------------------------------------------------------- commands
@@ -291,11 +318,11 @@ def _logging_to(console: Console) -> Iterator[None]:
 
 
 def _changed(console: Console, exc: DriftError) -> None:
-    console.print(
-        f"[red]error:[/red] {escape(exc.path)}: {escape(exc.reason)}. The collection changed: "
-        "start again (without --resume), or use --pagination cursor, whose position is saved.",
-        highlight=False, soft_wrap=True,
-    )
+    console.print(Text.assemble(
+        ("error: ", "red"), plain_text(f"{exc.path}: {exc.reason}"),
+        ". The collection changed: start again (without --resume), or use --pagination "
+        "cursor, whose position is saved.",
+    ), soft_wrap=True)
 
 
 @main.command()
@@ -385,20 +412,21 @@ def pull(
                       highlight=False)
         sys.exit(130)
     except ResumeError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(terminal_text(exc)) from None
     except InvalidRequestError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(terminal_text(exc)) from None
     except DriftError as exc:
         _changed(console, exc)
         sys.exit(1)
     except ProductiveError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        # The API's titles and details, as text: no control sequences, markup or emoji codes.
+        console.print(Text.assemble(("error: ", "red"), plain_text(exc)), soft_wrap=True)
         if to_file:
             console.print("the pages written so far are kept: resume with --resume",
                           highlight=False)
         sys.exit(1)
     except OSError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        console.print(Text.assemble(("error: ", "red"), plain_text(exc)), soft_wrap=True)
         sys.exit(1)
     if not quiet:
         where = out_path or "standard output"
@@ -459,7 +487,7 @@ def export(
         try:
             check_export_resume(directory, jobs_specs)
         except ResumeError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise click.UsageError(terminal_text(exc)) from None
     console = Console(stderr=True)
     report = ExportReport(directory, jobs_specs)
     interrupted = False
@@ -470,9 +498,10 @@ def export(
     except KeyboardInterrupt:
         interrupted = True
     except InvalidRequestError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(terminal_text(exc)) from None
     except ProductiveError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        # The API's titles and details, as text: no control sequences, markup or emoji codes.
+        console.print(Text.assemble(("error: ", "red"), plain_text(exc)), soft_wrap=True)
         sys.exit(1)
     if not quiet or report.failed:
         console.print(report.summary(), highlight=False, soft_wrap=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import attrs
 
 from ._clock import Clock, LoopClock
 from ._custom_fields import CustomFieldCache
@@ -38,6 +40,10 @@ class Productive(Collections):
     ``client.reports`` (``client.reports.time_reports``); ``client.resource(name)`` looks one up
     by name at run time. All tasks using one client share its rate limits.
 
+    ``token``, ``organization_id`` and ``base_url`` default to the environment variables
+    ``PRODUCTIVE_API_TOKEN``, ``PRODUCTIVE_ORGANIZATION_ID`` and ``PRODUCTIVE_BASE_URL`` (then
+    to ``https://api.productive.io/api/v2/``).
+
     Options: ``base_url``; ``rate_limits`` (:class:`RateLimits`, defaults = documented limits);
     ``retry`` (:class:`RetryPolicy`); ``timeouts`` (:class:`Timeouts`, seconds, per attempt);
     ``session`` (your own :class:`aiohttp.ClientSession`, not closed by the client; note that
@@ -51,15 +57,16 @@ class Productive(Collections):
     answer, counted after gzip inflation, raises :class:`TransportError` while it is read).
 
     Use ``async with Productive(...) as client:`` or call :meth:`close`.
-    Raises :class:`InvalidRequestError` for an empty token or organization id.
+    Raises :class:`InvalidRequestError` for a missing token or organization id, one with
+    whitespace or control characters, or a ``base_url`` that is not an http(s) URL.
     """
 
     def __init__(
         self,
-        token: str,
-        organization_id: str | int,
+        token: str | None = None,
+        organization_id: str | int | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         rate_limits: RateLimits | None = None,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
@@ -70,12 +77,17 @@ class Productive(Collections):
         strict: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        token = token or os.environ.get("PRODUCTIVE_API_TOKEN")
+        if organization_id is None or str(organization_id) == "":
+            organization_id = os.environ.get("PRODUCTIVE_ORGANIZATION_ID")
+        base_url = base_url or os.environ.get("PRODUCTIVE_BASE_URL") or DEFAULT_BASE_URL
         if not token:
-            raise InvalidRequestError("an API token is required (PRODUCTIVE_API_TOKEN)")
+            raise InvalidRequestError(
+                "an API token is required: pass token=... or set PRODUCTIVE_API_TOKEN")
         if organization_id is None or str(organization_id) == "":
             raise InvalidRequestError(
-                "an organization id is required (PRODUCTIVE_ORGANIZATION_ID)"
-            )
+                "an organization id is required: pass organization_id=... or set "
+                "PRODUCTIVE_ORGANIZATION_ID")
         self.registry = registry or default_registry()
         self.rate_limits = rate_limits or RateLimits()
         clock = clock or LoopClock()
@@ -96,6 +108,38 @@ class Productive(Collections):
         context = Context(self._transport, self.registry,
                           CustomFieldCache(self.resource), strict)
         self._bind(context, {})
+
+    def with_options(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        strict: bool | None = None,
+    ) -> Productive:
+        """A client for some calls with other settings, sharing this one's HTTP session,
+        rate limits (one budget), counters and custom field cache:
+        ``await client.with_options(timeouts=pa.Timeouts(total=300)).invoices.export(id)``.
+
+        ``max_retries`` replaces :attr:`RetryPolicy.max_retries`; ``retry`` the whole policy.
+        Closing either client closes the shared session. Raises
+        :class:`~productive_async.InvalidRequestError` for a negative ``max_retries``."""
+        policy = retry or self._transport.retry
+        if max_retries is not None:
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int) \
+                    or max_retries < 0:
+                raise InvalidRequestError(f"max_retries must be an int >= 0, not {max_retries!r}")
+            policy = attrs.evolve(policy, max_retries=max_retries)
+        other = object.__new__(Productive)
+        other.registry = self.registry
+        other.rate_limits = self.rate_limits
+        other.gate = self.gate
+        other._transport = self._transport.derive(timeouts=timeouts, retry=policy)
+        other._clients = {}
+        context = Context(other._transport, self.registry, self._context.custom_fields,
+                          self._context.strict if strict is None else strict)
+        other._bind(context, {})
+        return other
 
     @property
     def base_url(self) -> str:
@@ -179,8 +223,8 @@ class Productive(Collections):
             method, path, params=pairs, json=json, rate_class=rate_class, timeouts=timeouts
         )
         if response.body is None:
-            return Document(None, {}, {})
-        return parse_document(response.body)
+            return Document(None, {}, {}, response=response.info)
+        return attrs.evolve(parse_document(response.body), response=response.info)
 
     if not TYPE_CHECKING:
         def __getattr__(self, name: str) -> ResourceClient:

@@ -36,7 +36,7 @@ from ._jsonapi import (
 )
 from ._models import PreviewItem, Record, structure_preview_item
 from ._registry import ActionSpec, Registry, ResourceSpec, rate_class_for
-from ._transport import Response, Timeouts, Transport
+from ._transport import Response, ResponseInfo, Timeouts, Transport
 
 if TYPE_CHECKING:
     from ._models import InvoiceAttributionPreview, LineItemPreview
@@ -104,6 +104,8 @@ class Page(Generic[R]):
     links: Mapping[str, Any]
     number: int | None = None
     included: list[Record] = attrs.field(factory=list)
+    #: The answer the page came in: status, headers, request id.
+    response: ResponseInfo | None = None
 
     @property
     def total_count(self) -> int | None:
@@ -122,6 +124,8 @@ class RawPage:
     links: Mapping[str, Any]
     number: int | None = None
     included: list[dict[str, Any]] = attrs.field(factory=list)
+    #: The answer the page came in: status, headers, request id.
+    response: ResponseInfo | None = None
 
     @property
     def total_count(self) -> int | None:
@@ -254,7 +258,9 @@ class ResourceBase(Generic[R]):
     def _one(self, response: Response) -> R:
         data = _document(response).data
         if not isinstance(data, Record):
-            raise DecodeError(f"{self.spec.path}: expected one resource object")
+            raise DecodeError(f"{response.method} {response.path} -> {response.status}: "
+                              "expected one resource object")
+        data.__dict__["_response"] = response.info
         return data  # type: ignore[return-value]  # the class of its type (models.MODELS)
 
     def _records(self, response: Response) -> list[Record]:
@@ -358,7 +364,9 @@ class ResourceBase(Generic[R]):
         response = await self._call(name, id, params, timeouts)
         record = _document(response).data
         if not isinstance(record, Record):
-            raise DecodeError(f"{self.spec.name}.{name}: expected one resource object")
+            raise DecodeError(f"{response.method} {response.path} -> {response.status}: "
+                              "expected one resource object")
+        record.__dict__["_response"] = response.info
         if not isinstance(record, model):
             log.warning("%s.%s answered a %s, not the documented %s", self.spec.name, name,
                         record.type, model.__jsonapi_type__)
@@ -550,7 +558,7 @@ class ResourceBase(Generic[R]):
             async for raw in raw_pages:
                 document = parse_document({"data": raw.data, "included": raw.included})
                 yield Page(document.data, raw.meta, raw.links, raw.number,  # type: ignore[arg-type]
-                           document.included)
+                           document.included, raw.response)
         finally:
             await raw_pages.aclose()
 
@@ -591,7 +599,7 @@ class ResourceBase(Generic[R]):
                 or not isinstance(included, list):
             raise DecodeError(f"GET {self.spec.path}: 'meta' and 'links' must be JSON objects "
                               "and 'included' a list")
-        return RawPage(data, meta, links, number, included)
+        return RawPage(data, meta, links, number, included, response.info)
 
     async def _fetch(self, query: QueryParams, number: int, size: int,
                      timeouts: Timeouts | None) -> Response:
@@ -705,6 +713,14 @@ class ResourceBase(Generic[R]):
             cursors.add(after)
             params = [*query, ("page[size]", str(size)), ("page[after]", after)]
             await asyncio.sleep(0)
+
+
+def response_of(record: Record) -> ResponseInfo | None:
+    """The answer a record came in (status, headers, ``request_id``) when it is the result of
+    ``get``, ``create``, ``update`` or a custom action; ``None`` for records of a list (see
+    ``Page.response``) or of an ``included`` member."""
+    info = record.__dict__.get("_response")
+    return info if isinstance(info, ResponseInfo) else None
 
 
 def _document(response: Response) -> Document:

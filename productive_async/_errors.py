@@ -78,7 +78,10 @@ class ErrorObject:
         )
 
     def __str__(self) -> str:
-        parts = [p for p in (self.title, self.detail) if p]
+        title, detail = self.title, self.detail
+        if title and detail and detail.lower().startswith(title.lower()):
+            title = None  # "Unsupported filter: bogus" says it all
+        parts = [p for p in (title, detail) if p]
         text = ": ".join(parts) if parts else f"status {self.status}"
         if self.pointer:
             text += f" ({self.pointer})"
@@ -97,8 +100,9 @@ class APIError(ProductiveError):
     Attributes: ``status`` (HTTP status, int), ``errors`` (list of :class:`ErrorObject`, possibly
     empty when the body was not an error document), ``method`` and ``path`` of the request
     (path relative to the base URL, query string excluded), ``headers`` (response headers,
-    case-insensitive) and ``request_id`` (the ``X-Request-Id`` header Productive sends with
-    every answer: quote it to Productive's support).
+    case-insensitive), ``hint`` (what to check, for configuration mistakes such as a wrong
+    organization id or base URL) and ``request_id`` (the ``X-Request-Id`` header Productive
+    sends with every answer: quote it to Productive's support).
     """
 
     status: int
@@ -111,14 +115,21 @@ class APIError(ProductiveError):
         method: str,
         path: str,
         headers: Mapping[str, str] | None = None,
+        hint: str | None = None,
     ) -> None:
         self.status = status
         self.errors = list(errors)
         self.method = method
         self.path = path
         self.headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(headers or {}))
+        self.hint = hint
         summary = "; ".join(str(e) for e in self.errors) or "no error details"
-        super().__init__(f"{method} {path} -> {status}: {summary}")
+        message = f"{method} {path} -> {status}: {summary}"
+        if hint:
+            message += f" ({hint})"
+        if self.request_id:
+            message += f" [request id {self.request_id}]"
+        super().__init__(message)
 
     @property
     def request_id(self) -> str | None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
 from ._errors import DecodeError, InvalidRequestError
 from ._models import Included, Record, Ref, build_record, converter
 from ._registry import FILTER_OPERATORS, ResourceSpec
+
+if TYPE_CHECKING:
+    from ._transport import ResponseInfo
 
 QueryParams: TypeAlias = list[tuple[str, str]]
 
@@ -281,12 +284,14 @@ def resource_document(
 @attrs.frozen
 class Document:
     """A parsed top-level document: primary ``data`` (a record, a list, or None), the
-    ``included`` records, ``meta`` and ``links`` as sent."""
+    ``included`` records, ``meta`` and ``links`` as sent, and the ``response`` it came in
+    (status, headers, request id; ``None`` for a document parsed from a body)."""
 
     data: Record | list[Record] | None
     meta: Mapping[str, Any]
     links: Mapping[str, Any]
     included: list[Record] = attrs.field(factory=list)
+    response: ResponseInfo | None = None
 
 
 def parse_document(body: Any) -> Document:

@@ -61,6 +61,7 @@ from yarl import URL
 from ._client import Productive
 from ._engine import DEFAULT_PREFETCH, MAX_PREFETCH, RawPage
 from ._errors import DriftError, ProductiveError
+from ._output import plain_text
 from ._registry import ResourceSpec
 
 #: Appended to an output file's name to name its state file.
@@ -187,8 +188,9 @@ class PageEncoder(Protocol):
         ...
 
 
-#: ``(spec, fmt, columns)`` -> a :class:`PageEncoder`; ``columns`` from a resumed state.
-EncoderFactory = Callable[[ResourceSpec, str, Any], PageEncoder]
+#: ``(spec, fmt, columns, terminal)`` -> a :class:`PageEncoder`; ``columns`` from a resumed
+#: state, ``terminal``: whether the output is a terminal (standard output).
+EncoderFactory = Callable[[ResourceSpec, str, Any, bool], PageEncoder]
 
 
 # ----------------------------------------------------------------------------- output
@@ -233,6 +235,14 @@ class _Output:
         except BaseException:
             self._stream.close()
             raise
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the output is a terminal."""
+        try:
+            return self._stream.isatty()
+        except (AttributeError, ValueError):
+            return False
 
     @staticmethod
     def _resumable(path: Path, state_file: Path, spec: PullSpec) -> PullState:
@@ -285,10 +295,10 @@ class _Output:
             self._syncer = asyncio.create_task(self._checkpoints())
 
     async def _checkpoints(self) -> None:
-        assert self.state_file is not None
+        assert self.state_file is not None and self.path is not None
         while self._snapshot is not None:
             snapshot, self._snapshot = self._snapshot, None
-            await asyncio.to_thread(os.fsync, self._stream.fileno())
+            await asyncio.to_thread(_fsync, self.path)
             _replace(self.state_file, snapshot)
 
     def _raise_failure(self) -> None:
@@ -304,9 +314,9 @@ class _Output:
             await self._syncer
         self.state.done = True
         self._closed_state = True
-        if self.state_file is None:
+        if self.state_file is None or self.path is None:
             return
-        await asyncio.to_thread(os.fsync, self._stream.fileno())
+        await asyncio.to_thread(_fsync, self.path)
         if keep_state:
             self.state.save(self.state_file)
         else:
@@ -329,6 +339,17 @@ class _Output:
                 self.state.save(self.state_file)
         finally:
             self._stream.close()
+
+
+def _fsync(path: Path) -> None:
+    """``fsync`` the file at ``path`` through a descriptor of its own (it flushes the file,
+    whichever descriptor wrote): a thread still in ``fsync`` when the pull closes its output
+    then holds no reference to the output's locked descriptor, so the lock goes with it."""
+    descriptor = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _lock(stream: IO[bytes], path: Path) -> None:
@@ -428,7 +449,7 @@ async def pull(
         if count_total and spec.pagination == "cursor":
             total = _total(spec, await resource.count(filters=dict(spec.filters) or None,
                                                       extra_query=params or None))
-        encoder = encoder_factory(resource.spec, spec.fmt, state.columns)
+        encoder = encoder_factory(resource.spec, spec.fmt, state.columns, target.terminal)
         if listener is not None:
             listener(state, total)
         pages = paginator.raw_pages()
@@ -904,7 +925,7 @@ def summary(outcomes: Sequence[Outcome], stats: Mapping[str, int], seconds: floa
         meter = outcome.meter
         status = outcome.status if outcome.error is None else f"failed: {outcome.error}"
         table.add_row(outcome.name, f"{meter.records:,}", f"{meter.pages:,}",
-                      f"{meter.seconds:.1f}", escape(status))
+                      f"{meter.seconds:.1f}", plain_text(status))  # the API's words, as text
     failed = sum(1 for o in outcomes if o.status == "failed")
     table.add_section()
     table.add_row(

@@ -28,7 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import importlib.metadata
 import logging
+import platform
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -55,10 +58,20 @@ from ._ratelimit import RateGate
 
 log = logging.getLogger("productive_async")
 
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("productive-async")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 JSONAPI = "application/vnd.api+json"
 JSONAPI_BULK = "application/vnd.api+json; ext=bulk"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 DEFAULT_BASE_URL = "https://api.productive.io/api/v2/"
+USER_AGENT = (f"productive-async/{_version()} Python/{platform.python_version()} "
+              f"aiohttp/{aiohttp.__version__}")
 #: Largest answer body read (after gzip inflation), in bytes, unless the client says otherwise.
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -113,6 +126,23 @@ class RetryPolicy:
         return rng.uniform(0.0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
 
 
+@attrs.frozen
+class ResponseInfo:
+    """The answer behind a result: ``status``, ``headers`` (case-insensitive), the ``method``
+    and ``path`` of the request, and :attr:`request_id`. On pages (``Page.response``),
+    documents (``Document.response``) and single-record results (``pa.response_of(record)``)."""
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    method: str
+    path: str
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``X-Request-Id`` header (what Productive's support asks for), or ``None``."""
+        return self.headers.get("X-Request-Id")
+
+
 class Response:
     """One answer as received: ``status``, ``headers`` (case-insensitive, so
     ``headers["x-request-id"]`` and ``headers["X-Request-Id"]`` are the same), ``content`` (the
@@ -138,6 +168,11 @@ class Response:
         self.path = path
         self._body: Any = None
         self._parsed = False
+
+    @property
+    def info(self) -> ResponseInfo:
+        """What a caller may keep of this answer: status, headers, request id."""
+        return ResponseInfo(self.status, CIMultiDict(self.headers), self.method, self.path)
 
     def __repr__(self) -> str:
         return (f"<Response {self.method} {self.path} -> {self.status} "
@@ -228,7 +263,7 @@ class Transport:
         timeouts: Timeouts,
         session: aiohttp.ClientSession | None = None,
         feature_flags: Sequence[str] = (),
-        user_agent: str = "productive-async",
+        user_agent: str | None = None,
         rng: random.Random | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
@@ -249,12 +284,14 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: The transport that owns the HTTP session (``self`` unless made by :meth:`derive`).
+        self._root = self
         self._closed = False
         self._headers = {
             "X-Organization-Id": self.organization_id,
             "Accept": JSONAPI,
             "Content-Type": JSONAPI,
-            "User-Agent": user_agent,
+            "User-Agent": user_agent or USER_AGENT,
         }
         if feature_flags:
             self._headers["X-Feature-Flags"] = ",".join(feature_flags)
@@ -265,7 +302,19 @@ class Transport:
     def __repr__(self) -> str:
         return f"<Transport {masked(self.base_url)} organization={self.organization_id}>"
 
+    def derive(self, *, timeouts: Timeouts | None = None, retry: RetryPolicy | None = None
+               ) -> Transport:
+        """A transport with other ``timeouts``/``retry`` sharing this one's HTTP session, rate
+        gate, counters and token (``Productive.with_options``)."""
+        other = copy.copy(self)
+        other.timeouts = timeouts or self.timeouts
+        other.retry = retry or self.retry
+        other._root = self._root
+        return other
+
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._root is not self:
+            return self._root._get_session()
         if self._closed:
             raise InvalidRequestError("the client is closed; open a new Productive client")
         loop = asyncio.get_running_loop()
@@ -302,6 +351,9 @@ class Transport:
     async def close(self) -> None:
         """Close the HTTP session if this transport opened it; later requests raise
         :class:`~productive_async.InvalidRequestError`."""
+        if self._root is not self:
+            await self._root.close()
+            return
         self._closed = True
         if self._session is not None and self._owns_session and not self._session.closed:
             await self._session.close()
@@ -401,7 +453,19 @@ class Transport:
                 response.status, errors, method=method, path=path, headers=response.headers,
                 retry_after=_retry_after(response.headers, self.retry.default_reset),
             )
-        return cls(response.status, errors, method=method, path=path, headers=response.headers)
+        return cls(response.status, errors, method=method, path=path, headers=response.headers,
+                   hint=self._hint(response.status, errors))
+
+    def _hint(self, status: int, errors: Sequence[Any]) -> str | None:
+        """What to check, for the failures whose cause is the client's configuration."""
+        if status == 401:
+            return (f"the API refused the token or the organization id "
+                    f"(X-Organization-Id: {self.organization_id}); a token belongs to one "
+                    "organization: check both (Productive API reference, 'Authentication')")
+        if status == 404 and not self.base_url.path.rstrip("/").endswith("/api/v2"):
+            return (f"the base URL {masked(self.base_url)} does not end with /api/v2/; the "
+                    f"API's is {DEFAULT_BASE_URL}")
+        return None
 
     def _url(self, method: str, path: str) -> URL:
         """``path`` resolved against the base URL; it must stay under it (the token goes only

@@ -9,13 +9,14 @@ stream writer (``output_size = 0``). Nothing else about aioresponses changes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aioresponses import aioresponses
 
 import productive_async as pa
@@ -89,6 +90,24 @@ def small_box() -> sandbox.Sandbox:
 async def box_url(small_box: sandbox.Sandbox) -> AsyncIterator[str]:
     async with small_box.serve() as url:
         yield url
+
+
+@contextlib.asynccontextmanager
+async def loopback(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                   ) -> AsyncIterator[str]:
+    """Serve every request with ``handler`` on 127.0.0.1; yields the base URL
+    (``http://127.0.0.1:<port>/api/v2/``)."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}/api/v2/"
+    finally:
+        await runner.cleanup()
 
 
 def sandbox_client(base_url: str, **options: Any) -> pa.Productive:

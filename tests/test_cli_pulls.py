@@ -210,6 +210,16 @@ def test_csv_flattens_the_objects_and_a_resumed_csv_has_one_header(tmp_path: Pat
     assert resumed.count(b"id,type,") == 1
 
 
+def test_csv_pages_for_a_terminal_lose_control_sequences() -> None:
+    spec = pa.default_registry()["companies"]
+    hostile = {"id": "1", "type": "companies",
+               "attributes": {"name": "=cmd\x1b]0;owned\x07 \x1b[2J"}, "relationships": {}}
+    for terminal in (True, False):
+        text = make_encoder(spec, "csv", None, terminal).encode([hostile]).decode()
+        assert ("\x1b" in text) is not terminal
+        assert "'=cmd" in text  # a formula cell, neutralised either way
+
+
 # --------------------------------------------------------------------------- resuming
 
 

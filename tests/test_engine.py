@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
+from conftest import loopback
 
 import productive_async as pa
 from productive_async import sandbox
@@ -51,17 +52,10 @@ class PagedServer:
 @pytest.fixture
 async def paged() -> AsyncIterator[tuple[PagedServer, pa.Productive]]:
     server = PagedServer(total=1000, delay=0.05)
-    app = web.Application()
-    app.router.add_get("/api/v2/invoices", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    async with pa.Productive("t", "1", base_url=f"http://{host}:{port}/api/v2/",
-                             rate_limits=pa.RateLimits.unlimited()) as client:
+    async with loopback(server.handle) as url, pa.Productive(
+        "t", "1", base_url=url, rate_limits=pa.RateLimits.unlimited(),
+    ) as client:
         yield server, client
-    await runner.cleanup()
 
 
 async def test_pages_are_fetched_concurrently_and_yielded_in_order(

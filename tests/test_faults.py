@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
-from conftest import sandbox_client
+from conftest import loopback, sandbox_client
 
 import productive_async as pa
 
@@ -36,17 +36,10 @@ class FaultServer:
 @pytest.fixture
 async def faulty() -> AsyncIterator[tuple[FaultServer, pa.Productive]]:
     server = FaultServer()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", server.dispatch)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    async with pa.Productive("t", "1", base_url=f"http://{host}:{port}/api/v2/",
-                             rate_limits=pa.RateLimits.unlimited()) as client:
+    async with loopback(server.dispatch) as url, pa.Productive(
+        "t", "1", base_url=url, rate_limits=pa.RateLimits.unlimited(),
+    ) as client:
         yield server, client
-    await runner.cleanup()
 
 
 def document(body: Any, status: int = 200, **headers: str) -> web.Response:

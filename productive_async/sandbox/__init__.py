@@ -29,7 +29,14 @@ from aiohttp import web
 
 from .._ratelimit import RateLimits
 from .._registry import Registry, default_registry
-from ._server import Faults, RequestLog, SandboxServer
+from ._server import (
+    DEFAULT_LOG_SIZE,
+    DEFAULT_MAX_BODY_SIZE,
+    MAX_LINE_SIZE,
+    Faults,
+    RequestLog,
+    SandboxServer,
+)
 from ._store import Record, Store
 
 __all__ = [
@@ -60,7 +67,13 @@ class Sandbox:
     (default: the documented ones; ``None`` disables them). ``latency``: seconds added to every
     answer. ``faults``: injected 5xx and dropped connections. ``today``: the date validations
     compare with (default: the real today). ``trial``: behave as a trial account (invoice
-    e-mails only to yourself).
+    e-mails only to yourself). ``log_size``: how many requests :attr:`log` keeps (the newest;
+    ``None``: all of them, for short tests only). ``max_body_size``: the largest request body
+    read, in bytes (413 beyond it).
+
+    Every request gets the API's answer: a malformed one its 400/404/409/413/422 error
+    document; a handler's own failure is logged (logger ``productive_async.sandbox``) and
+    answered with a 500 error document, never a traceback.
     """
 
     def __init__(
@@ -77,6 +90,8 @@ class Sandbox:
         today: dt.date | None = None,
         trial: bool = False,
         registry: Registry | None = None,
+        log_size: int | None = DEFAULT_LOG_SIZE,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         self.registry = registry or default_registry()
         initial: list[Record] = []
@@ -96,6 +111,8 @@ class Sandbox:
             faults=faults or Faults(),
             today=today,
             trial=trial,
+            log_size=log_size,
+            max_body_size=max_body_size,
         )
 
     def make_app(self) -> web.Application:
@@ -117,14 +134,16 @@ class Sandbox:
 
     @property
     def log(self) -> RequestLog:
-        """Every request the server answered (time, method, path, status)."""
+        """The requests the server answered (time, method, path, status): the newest
+        ``log_size`` of them."""
         return self.server.log
 
     @contextlib.asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Run the server on ``host:port`` (port 0: any free port) and yield its base URL
         (``http://127.0.0.1:<port>/api/v2/``); stops when the block exits."""
-        runner = web.AppRunner(self.server.make_app(), access_log=None)
+        runner = web.AppRunner(self.server.make_app(), access_log=None,
+                               max_line_size=MAX_LINE_SIZE, max_field_size=MAX_LINE_SIZE)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()

@@ -37,6 +37,7 @@ import calendar
 import copy
 import datetime as dt
 import hashlib
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -45,19 +46,20 @@ import attrs
 from multidict import MultiMapping
 
 from .._registry import ActionSpec, ResourceSpec
+from ._documents import parse_date
 from ._rules import (
     ErrorList,
     Outcome,
     Rules,
+    add_days,
     conflict,
     invalid,
     money,
     number,
-    parse_date,
     rel_id,
     status_of,
 )
-from ._store import Record
+from ._store import Record, numeric
 
 
 @attrs.frozen
@@ -149,7 +151,7 @@ def finalize_invoice(rules: Rules, call: ActionCall) -> Outcome:
     return Outcome(200, record=invoice)
 
 
-_NUMBER = re.compile(r"^(\d{4})/(CN)?(\d+)$")
+_NUMBER = re.compile(r"([0-9]{4})/(CN)?([0-9]{1,18})")
 
 
 def _next_number(rules: Rules, invoice: Record) -> str:
@@ -159,7 +161,7 @@ def _next_number(rules: Rules, invoice: Record) -> str:
     credit = invoice["attributes"].get("invoice_type_id") in (2, "2")
     highest, width = 0, 3 if credit else 4
     for other in rules.store.table("invoices").values():
-        match = _NUMBER.match(str(other["attributes"].get("number") or ""))
+        match = _NUMBER.fullmatch(str(other["attributes"].get("number") or ""))
         if match and match[1] == year and bool(match[2]) == credit and (
             int(match[3]) >= highest
         ):
@@ -375,10 +377,11 @@ def _plan(rules: Rules, invoice: Record | None, options: Mapping[str, Any]
         try:
             percentage = float(raw)
         except (TypeError, ValueError):
+            percentage = math.nan
+        if not math.isfinite(percentage):
             errors.append(invalid("percentage", "is not a number"))
-        else:
-            if percentage <= 0:
-                errors.append(invalid("percentage", "must be greater than 0"))
+        elif percentage <= 0:
+            errors.append(invalid("percentage", "must be greater than 0"))
     if method == "uninvoiced_time_and_expenses" and not options.get("locale"):
         errors.append(invalid("locale", "can't be blank"))
     dates: dict[str, dt.date | None] = {}
@@ -697,11 +700,14 @@ _INTERVALS = {1: (1, 0), 2: (0, 14), 3: (0, 7), 4: (12, 0), 5: (6, 0), 6: (3, 0)
 
 
 def _advance(day: dt.date, interval: int) -> dt.date:
+    """The occurrence after ``day`` (at the end of the calendar: ``date.max``)."""
     months, days = _INTERVALS.get(interval, (1, 0))
     if days:
-        return day + dt.timedelta(days=days)
+        return add_days(day, days)
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
+    if year > dt.MAXYEAR:
+        return dt.date.max
     return day.replace(year=year, month=month,
                        day=min(day.day, calendar.monthrange(year, month)[1]))
 
@@ -717,7 +723,7 @@ def _period(start: dt.date, interval: int) -> str:
         return f"H{(start.month - 1) // 6 + 1} {start.year}"
     if interval == 4:
         return str(start.year)
-    end = _advance(start, interval) - dt.timedelta(days=1)
+    end = add_days(_advance(start, interval), -1)
     return f"{start.isoformat()} - {end.isoformat()}"
 
 
@@ -744,7 +750,7 @@ def generate_budget(rules: Rules, call: ActionCall) -> Outcome:
     following = _advance(start, interval)
     overrides: dict[str, Any] = {
         "name": f"{template['attributes'].get('name')} ({_period(start, interval)})",
-        "date": start.isoformat(), "end_date": (following - dt.timedelta(days=1)).isoformat(),
+        "date": start.isoformat(), "end_date": add_days(following, -1).isoformat(),
         "budget": True,
     }
     if not a.get("copy_purchase_order_number"):
@@ -795,8 +801,8 @@ def _copy_deal(rules: Rules, source: Record, overrides: Mapping[str, Any],
     _reset(record, _DEAL_TRACKED, now)
     a = record["attributes"]
     a.update(closed_at=None, delivered_on=None, budget_remaining=a.get("budget_total"))
-    numbers = [int(d["attributes"].get("number") or 0) for d in rules.store.table("deals").values()
-               if str(d["attributes"].get("number") or "").isdigit()]
+    numbers = [numeric(str(d["attributes"].get("number") or "")) or 0
+               for d in rules.store.table("deals").values()]
     a["number"] = a["deal_number"] = str(max(numbers, default=0) + 1)
     rels = record["relationships"]
     rels.update(contract=None, services=[])

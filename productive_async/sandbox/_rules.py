@@ -34,6 +34,7 @@ import attrs
 from multidict import MultiMapping
 
 from .._registry import ActionSpec, Registry, ResourceSpec
+from ._documents import check_attributes, parse_date
 from ._query import Predicate, QueryError
 from ._store import Record, Store
 
@@ -99,23 +100,12 @@ def rel_id(record: Record, name: str) -> str | None:
     return str(value["id"]) if isinstance(value, Mapping) and "id" in value else None
 
 
-def parse_date(value: Any) -> dt.date | None:
-    """A date as the API accepts it: ISO ``2025-09-01`` or Rails-style ``Sep  1, 2025``."""
-    if isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
+def add_days(day: dt.date, days: int) -> dt.date:
+    """``day`` + ``days``, kept within the calendar (``date.min`` .. ``date.max``)."""
     try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        pass
-    for fmt in ("%b %d, %Y", "%B %d, %Y", "%d.%m.%Y", "%Y/%m/%d"):
-        try:
-            return dt.datetime.strptime(" ".join(text.split()), fmt).date()
-        except ValueError:
-            continue
-    return None
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
 
 
 class Rules:
@@ -166,11 +156,14 @@ class Rules:
     # ------------------------------------------------------------------ generic writes
 
     def _apply(self, spec: ResourceSpec, record: Record, data: Mapping[str, Any]) -> ErrorList:
-        """Copy a request's attributes and relationships onto ``record``; reference errors."""
-        errors: ErrorList = []
+        """Copy a request's attributes and relationships onto ``record``; reference errors.
+        ``data`` is a resource object as :mod:`._documents` leaves it (shapes checked)."""
         attributes = data.get("attributes") or {}
         if not isinstance(attributes, Mapping):
             return [invalid("attributes", "must be an object")]
+        # Every write comes here (bodies, bulk items, actions' attributes, copies): the
+        # values are checked by kind here too, so no rule stores what another cannot read.
+        attributes, errors = check_attributes(spec, attributes, "data/attributes")
         rels = record.setdefault("relationships", {})
         for name, value in attributes.items():
             if name.endswith("_id") and name[:-3] in spec.relationships:
@@ -204,7 +197,7 @@ class Rules:
 
     def _link(self, rels: dict[str, Any], name: str, type_: str | None, id_: Any) -> ErrorList:
         if type_ is None or self.store.get(type_, str(id_)) is None:
-            if type_ is not None and not self.store.table(type_):
+            if type_ is not None and not self.store.tables.get(type_):
                 rels[name] = {"type": type_, "id": str(id_)}  # a type the sandbox does not hold
                 return []
             return [invalid(name, "attribute is invalid")]
@@ -316,7 +309,7 @@ class Rules:
                 attrs_["invoiced_on"] = invoiced.isoformat()
                 if attrs_.get("pay_on") in (None, ""):
                     terms = attrs_.get("payment_terms") or 0
-                    attrs_["pay_on"] = (invoiced + dt.timedelta(days=int(terms))).isoformat()
+                    attrs_["pay_on"] = add_days(invoiced, int(terms)).isoformat()
             if not attrs_.get("email_key"):
                 seed = f"{record['id']}-{attrs_.get('created_at')}".encode()
                 attrs_["email_key"] = hashlib.md5(seed, usedforsecurity=False).hexdigest()

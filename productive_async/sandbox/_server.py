@@ -7,18 +7,27 @@ Behaviour follows ``shared/productive-api/README.md`` and the seeds: auth header
 update / delete with the seeds' validation errors, bulk requests (``ext=bulk``), strict
 sliding-window rate limits per token, organization and class (429 with ``X-RateLimit-Reset``),
 and optional latency and injected faults for tests and benchmarks.
+
+Every answer is the API's: query strings are read by :mod:`._query` and bodies by
+:mod:`._documents` before any rule runs, each refusal is a :class:`~._errors.RequestError`
+with its error document, and the :meth:`SandboxServer._guard` middleware turns whatever else
+a handler raises into a logged 500 error document (never a traceback). What aiohttp refuses
+before any handler runs (a request line over 64 KiB, a method that is not an HTTP token) it
+answers itself, with a plain-text 400.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
+import json
+import logging
 import math
 import random
+import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -28,19 +37,37 @@ from yarl import URL
 
 from .._ratelimit import RateLimits
 from .._registry import Registry, ResourceSpec, rate_class_for
+from . import _documents as documents
+from ._errors import RequestError, error
 from ._query import (
+    MAX_PAGE_SIZE,
+    Cursors,
     QueryError,
     apply_sort,
     compile_filters,
+    fieldsets,
+    include_tree,
+    page_number,
+    page_size,
     parse_brackets,
     sort_key,
 )
 from ._rules import Rules, status_of
-from ._store import Record, Store
+from ._store import Record, Store, numeric
 
 JSONAPI = "application/vnd.api+json"
-MAX_PAGE_SIZE = 200
-DEFAULT_PAGE_SIZE = 30
+#: Requests the :class:`RequestLog` keeps by default (the oldest are dropped first).
+DEFAULT_LOG_SIZE = 100_000
+#: The longest request line and header the server reads (aiohttp's default is 8,190 bytes;
+#: deeply nested filters are longer). Longer ones are refused before any handler runs.
+MAX_LINE_SIZE = 65_536
+#: The largest request body read by default (413 beyond it).
+DEFAULT_MAX_BODY_SIZE = 32 * 1024 * 1024
+#: Characters of a request path the log keeps.
+_LOGGED_PATH = 256
+
+logger = logging.getLogger("productive_async.sandbox")
+_ARRIVED = web.RequestKey("arrived", float)
 
 Handler = Callable[[web.Request], Any]
 #: The CRUD operation of a (route kind, method) pair, for per-operation rate classes.
@@ -61,24 +88,34 @@ class Faults:
     seed: int = 0
 
 
-@attrs.define
 class RequestLog:
     """What the server saw: one ``(arrival time, method, path, status)`` per request, times
-    in monotonic seconds."""
+    in monotonic seconds, the newest ``maxlen`` of them (``None``: every one; a long-running
+    sandbox should keep a bound). :attr:`total` counts every request ever added."""
 
-    entries: list[tuple[float, str, str, int]] = attrs.field(factory=list)
+    def __init__(self, entries: Iterable[tuple[float, str, str, int]] = (), *,
+                 maxlen: int | None = DEFAULT_LOG_SIZE) -> None:
+        self.entries: deque[tuple[float, str, str, int]] = deque(entries, maxlen=maxlen)
+        self.total = len(self.entries)
+
+    @property
+    def maxlen(self) -> int | None:
+        """How many requests are kept (``None``: no bound)."""
+        return self.entries.maxlen
 
     def add(self, arrived: float, method: str, path: str, status: int) -> None:
         """One request: its arrival (monotonic seconds), method, path and answer status
         (0 when the connection was dropped without an answer)."""
-        self.entries.append((arrived, method, path, status))
+        self.entries.append((arrived, method, path[:_LOGGED_PATH], status))
+        self.total += 1
 
     def count(self, status: int | None = None) -> int:
-        """Requests answered with ``status`` (0: dropped), or all of them with ``None``."""
+        """Requests kept answered with ``status`` (0: dropped), or all of them with ``None``."""
         return sum(1 for e in self.entries if status is None or e[3] == status)
 
     def max_in_window(self, seconds: float, path_prefix: str = "") -> int:
-        """The most requests (any status but 429) that arrived within any ``seconds`` window."""
+        """The most requests kept (any status but 429) that arrived within any ``seconds``
+        window."""
         times = [e[0] for e in self.entries if e[2].startswith(path_prefix) and e[3] != 429]
         best, start = 0, 0
         for end in range(len(times)):
@@ -120,6 +157,8 @@ class SandboxServer:
         faults: Faults,
         today: dt.date | None,
         trial: bool,
+        log_size: int | None = DEFAULT_LOG_SIZE,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -127,46 +166,67 @@ class SandboxServer:
         self.rate_limits = rate_limits
         self.latency = latency
         self.faults = faults
+        self.max_body_size = max_body_size
         self._fault_rng = random.Random(faults.seed)
-        self.log = RequestLog()
+        self.log = RequestLog(maxlen=log_size)
         self._windows: dict[tuple[str, str], _Window] = {}
+        self._cursors = Cursors(secrets.token_bytes(16))
         self.rules = Rules(registry, store, today=today, trial=trial)
 
     # ------------------------------------------------------------------ app
 
     def make_app(self) -> web.Application:
-        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app = web.Application(client_max_size=self.max_body_size, middlewares=[self._guard])
         app.router.add_route("*", "/api/v2/{tail:.*}", self._entry)
         return app
 
-    async def _entry(self, request: web.Request) -> web.StreamResponse:
-        arrived = time.monotonic()
-        path = request.match_info["tail"].strip("/")
+    @web.middleware
+    async def _guard(self, request: web.Request,
+                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                     ) -> web.StreamResponse:
+        """Every answer is the API's: a refusal (:class:`RequestError`) becomes its error
+        document, as do aiohttp's own (404 for a path outside ``/api/v2/``, 413 for a body over
+        the limit); anything else a handler raises is a bug, logged with its traceback and
+        answered with a 500 error document that shows none of it. Each request is logged."""
+        arrived = request[_ARRIVED] = time.monotonic()
+        path = str(request.match_info.get("tail", request.path)).strip("/")
         try:
-            response = await self._handle(request, path, arrived)
-        except QueryError as exc:
-            response = self._errors(exc.status, [_error(exc.status, exc.title, exc.detail,
-                                                        code=exc.code)])
+            response = await handler(request)
+        except RequestError as exc:
+            response = self._errors(exc.status, exc.errors)
         except _Dropped:
             self.log.add(arrived, request.method, path, 0)
             raise
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            detail = "Route Not Found" if exc.status == 404 else exc.reason
+            response = self._errors(exc.status, [error(exc.status, exc.reason, detail)])
+        except Exception:
+            logger.exception("sandbox: %s %s failed", request.method, request.path_qs[:200])
+            response = self._errors(500, [error(500, "Internal Server Error",
+                                                "the sandbox failed to answer this request")])
         self.log.add(arrived, request.method, path, response.status)
         return response
+
+    async def _entry(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["tail"].strip("/")
+        return await self._handle(request, path, request[_ARRIVED])
 
     async def _handle(self, request: web.Request, path: str, arrived: float
                       ) -> web.StreamResponse:
         token = request.headers.get("X-Auth-Token")
         org = request.headers.get("X-Organization-Id")
         if not token or not org or self.tokens.get(token) != org:
-            return self._errors(401, [_error(401, "Unauthorized", "Invalid authentication token",
+            return self._errors(401, [error(401, "Unauthorized", "Invalid authentication token",
                                              code="invalid_auth_token")])
         content_type = request.headers.get("Content-Type", "")
         if not content_type.startswith(JSONAPI):
-            return self._errors(415, [_error(415, "Unsupported Media Type",
+            return self._errors(415, [error(415, "Unsupported Media Type",
                                              f"Content-Type must be {JSONAPI}")])
         route = self._route(request.method, path)
         if route is None:
-            return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
+            return self._errors(404, [error(404, "Not Found", "Route Not Found")])
         spec, kind, member_id, action = route
         limited = self._rate_limit(token, org, spec, kind, action, request.method, arrived)
         if limited is not None:
@@ -180,10 +240,13 @@ class SandboxServer:
         if self.faults.server_error_rate and (
             self._fault_rng.random() < self.faults.server_error_rate
         ):
-            return self._errors(503, [_error(503, "Service Unavailable", "injected fault")])
+            return self._errors(503, [error(503, "Service Unavailable", "injected fault")])
         bulk = "ext=bulk" in content_type
         if bulk and "ext=bulk" not in request.headers.get("Accept", ""):
-            return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
+            return self._errors(404, [error(404, "Not Found", "Route Not Found")])
+        # Query parameters every route reads, checked before any work (400s).
+        include_tree(self.registry, spec, request.query.get("include"))
+        fieldsets(request.query.items())
         body = await self._body(request)
         if kind == "collection":
             if request.method == "GET":
@@ -206,7 +269,7 @@ class SandboxServer:
         elif kind == "action":
             assert action is not None
             return self._action(request, spec, member_id, action, body)
-        return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
+        return self._errors(404, [error(404, "Not Found", "Route Not Found")])
 
     def _route(
         self, method: str, path: str
@@ -277,12 +340,12 @@ class SandboxServer:
                 window = self._windows[(name, key)] = _Window(rate.requests, rate.seconds)
             wait = window.check(now)
             if wait is not None:
-                error = _error(429, "Too many requests", "Rate limit reached. Try again later")
-                error["limit"] = rate.requests
-                error["period"] = int(rate.seconds) if float(rate.seconds).is_integer() else (
+                refusal = error(429, "Too many requests", "Rate limit reached. Try again later")
+                refusal["limit"] = rate.requests
+                refusal["period"] = int(rate.seconds) if float(rate.seconds).is_integer() else (
                     rate.seconds
                 )
-                response = self._errors(429, [error])
+                response = self._errors(429, [refusal])
                 response.headers["X-RateLimit-Reset"] = str(max(1, math.ceil(wait)))
                 return response
             windows.append(window)
@@ -293,10 +356,12 @@ class SandboxServer:
     # ------------------------------------------------------------------ documents
 
     def _json(self, status: int, document: Any, content_type: str = JSONAPI) -> web.Response:
-        return web.Response(
-            status=status, body=orjson.dumps(document), content_type=content_type,
-            charset="utf-8",
-        )
+        try:
+            body = orjson.dumps(document)
+        except TypeError:  # an integer beyond 64 bits (a sum, a product): exact in JSON too
+            body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return web.Response(status=status, body=body, content_type=content_type,
+                            charset="utf-8")
 
     def _errors(self, status: int, errors: list[dict[str, Any]]) -> web.Response:
         return self._json(status, {"errors": errors})
@@ -304,16 +369,7 @@ class SandboxServer:
     async def _body(self, request: web.Request) -> dict[str, Any]:
         if not request.can_read_body:
             return {}
-        raw = await request.read()
-        if not raw.strip():
-            return {}
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise QueryError("Bad Request", "request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise QueryError("Bad Request", "request body must be a JSON object")
-        return body
+        return documents.load(await request.read())
 
     def serialize(
         self,
@@ -343,22 +399,12 @@ class SandboxServer:
         self, spec: ResourceSpec, records: list[Record], include: str | None
     ) -> tuple[dict[str, Any], list[Record], dict[tuple[str, str], dict[str, Any]]]:
         """The include tree, the included records, and each included record's subtree."""
-        tree: dict[str, Any] = {}
-        if not include:
+        tree = include_tree(self.registry, spec, include)
+        if not tree:
             return tree, [], {}
-        for path in include.split(","):
-            path = path.strip()
-            if not path:
-                continue
-            node = tree
-            current: ResourceSpec | None = spec
-            for part in path.split("."):
-                if current is None or part not in current.relationships:
-                    raise QueryError("Unsupported Include", f"Unsupported include: {path}")
-                node = node.setdefault(part, {})
-                current = self.registry.spec_for_type(current.relationships[part].type)
         included: dict[tuple[str, str], Record] = {}
         subtrees: dict[tuple[str, str], dict[str, Any]] = {}
+        walked: set[tuple[str, str, int]] = set()
 
         def walk(record: Record, node: Mapping[str, Any]) -> None:
             for name, child in node.items():
@@ -367,8 +413,9 @@ class SandboxServer:
                 for ident in idents:
                     key = (ident["type"], str(ident["id"]))
                     target = self.store.get(*key)
-                    if target is None:
+                    if target is None or (*key, id(child)) in walked:
                         continue
+                    walked.add((*key, id(child)))
                     if key not in included:
                         included[key] = target
                         subtrees[key] = {}
@@ -391,11 +438,7 @@ class SandboxServer:
     ) -> web.Response:
         records = primary if isinstance(primary, list) else [primary]
         tree, included, subtrees = self._included(spec, records, request.query.get("include"))
-        fields = {
-            key[len("fields["):-1]: set(value.split(","))
-            for key, value in request.query.items()
-            if key.startswith("fields[") and key.endswith("]")
-        }
+        fields = fieldsets(request.query.items())
         data: Any = [self.serialize(r, tree, fields) for r in records]
         if not isinstance(primary, list):
             data = data[0]
@@ -418,7 +461,8 @@ class SandboxServer:
         cached = self.store.cached(key)
         if cached is not None:
             return cached
-        predicate = compile_filters(spec, parse_brackets(pairs, "filter"))
+        predicate = compile_filters(spec, parse_brackets(pairs, "filter",
+                                                         title="Unsupported Filter"))
         sort = request.query.get("sort")
         keys = sort_key(spec, sort) if sort else []
         if spec.is_report:
@@ -433,12 +477,11 @@ class SandboxServer:
 
     def _list(self, request: web.Request, spec: ResourceSpec) -> web.Response:
         query = request.query
-        size = _int_param(query.get("page[size]"), DEFAULT_PAGE_SIZE, "page[size]")
-        size = max(1, min(size, MAX_PAGE_SIZE))
+        size = page_size(query)
         if "page[after]" in query:
             return self._list_cursor(request, spec, size)
+        number = page_number(query)
         records = self._matching(request, spec)
-        number = max(1, _int_param(query.get("page[number]"), 1, "page[number]"))
         total = len(records)
         pages = max(1, math.ceil(total / size))
         chunk = records[(number - 1) * size:number * size]
@@ -460,14 +503,10 @@ class SandboxServer:
             raise QueryError("Bad Request", "cursor pagination supports sorting by id only",
                              code="keyset_unsupported_sort")
         after = request.query.get("page[after]", "")
+        last = self._cursors.decode(spec.name, after) if after else None
         records = self._matching(request, spec)
         start = 0
-        if after:
-            try:
-                last = base64.urlsafe_b64decode(after.encode() + b"==").decode()
-            except (ValueError, UnicodeDecodeError):
-                raise QueryError("Bad Request", "invalid cursor",
-                                 code="keyset_invalid_cursor") from None
+        if last is not None:
             last_key = _id_key({"id": last})
             start = len(records)
             for index, record in enumerate(records):
@@ -477,7 +516,7 @@ class SandboxServer:
         chunk = records[start:start + size]
         links: dict[str, Any] = {}
         if chunk and start + size < len(records):
-            cursor = base64.urlsafe_b64encode(chunk[-1]["id"].encode()).decode().rstrip("=")
+            cursor = self._cursors.encode(spec.name, chunk[-1]["id"])
             links["next"] = str(
                 request.url.update_query({"page[after]": cursor, "page[size]": str(size)})
             )
@@ -495,23 +534,15 @@ class SandboxServer:
         return self._compound(request, spec, record)
 
     def _not_found(self) -> web.Response:
-        return self._errors(404, [_error(404, "Not Found", "Record not found")])
+        return self._errors(404, [error(404, "Not Found", "Record not found")])
 
     # ------------------------------------------------------------------ writes
-
-    def _data(self, spec: ResourceSpec, body: Mapping[str, Any]) -> dict[str, Any]:
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise QueryError("Bad Request", "request body must have a 'data' object")
-        if data.get("type") not in (None, spec.type):
-            raise QueryError("Conflict", f"type must be {spec.type!r}", status=409)
-        return data
 
     def _create(self, request: web.Request, spec: ResourceSpec, body: Mapping[str, Any]
                 ) -> web.Response:
         if "create" not in spec.operations:
-            return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
-        data = self._data(spec, body)
+            return self._errors(404, [error(404, "Not Found", "Route Not Found")])
+        data = documents.resource(spec, body)
         record, errors = self.rules.create(spec, data)
         if errors:
             return self._errors(status_of(errors), errors)
@@ -523,7 +554,7 @@ class SandboxServer:
         record = self.store.get(spec.type, id_)
         if record is None:
             return self._not_found()
-        data = self._data(spec, body)
+        data = documents.resource(spec, body)
         errors = self.rules.update(spec, record, data)
         if errors:
             return self._errors(status_of(errors), errors)
@@ -538,10 +569,8 @@ class SandboxServer:
     def _bulk(self, spec: ResourceSpec, op: str, body: Mapping[str, Any], bulk: bool
               ) -> web.Response:
         if op not in spec.bulk or not bulk:
-            return self._errors(404, [_error(404, "Not Found", "Route Not Found")])
-        items = body.get("data")
-        if not isinstance(items, list):
-            raise QueryError("Bad Request", "a bulk request needs 'data': [...]")
+            return self._errors(404, [error(404, "Not Found", "Route Not Found")])
+        items = documents.bulk_items(spec, op, body)
         status, document = self.rules.bulk(spec, op, items)
         if status == 204:
             return web.Response(status=204)
@@ -557,7 +586,9 @@ class SandboxServer:
             record = self.store.get(spec.type, id_)
             if record is None:
                 return self._not_found()
-        outcome = self.rules.action(spec, spec.actions[name], record, body, request.query)
+        data = documents.action_data(body)
+        outcome = self.rules.action(spec, spec.actions[name], record, {"data": data},
+                                    request.query)
         if outcome.errors:
             return self._errors(outcome.status, outcome.errors)
         if outcome.plain is not None:
@@ -580,25 +611,5 @@ def _merge(into: dict[str, Any], tree: Mapping[str, Any]) -> None:
 
 def _id_key(record: Mapping[str, Any]) -> tuple[int, int, str]:
     id_ = str(record["id"])
-    return (0, int(id_), "") if id_.isdigit() else (1, 0, id_)
-
-
-def _int_param(value: str | None, default: int, name: str) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise QueryError("Bad Request", f"{name} must be a number") from None
-
-
-def _error(status: int, title: str, detail: str, *, code: str | None = None,
-           pointer: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"status": str(status)}
-    if code:
-        error["code"] = code
-    error["title"] = title
-    error["detail"] = detail
-    if pointer:
-        error["source"] = {"pointer": pointer}
-    return error
+    number = numeric(id_)
+    return (0, number, "") if number is not None else (1, 0, id_)

@@ -8,12 +8,21 @@ identifier | [identifiers] | None}}``; the server adds the JSON:API relationship
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from .._registry import Registry
 
 Record = dict[str, Any]
+
+_NUMERIC = re.compile(r"[0-9]{1,18}")
+
+
+def numeric(text: str) -> int | None:
+    """``text`` as a number if it is one of at most 18 ASCII digits (ids, operand indexes),
+    else None (``"²"`` and ``"٣"`` are digits to ``str.isdigit`` but not ids)."""
+    return int(text) if _NUMERIC.fullmatch(text) else None
 
 
 class Store:
@@ -43,8 +52,9 @@ class Store:
         record.setdefault("attributes", {})
         record.setdefault("relationships", {})
         self.table(type_)[id_] = record
-        if id_.isdigit():
-            self._next_id[type_] = max(self._next_id.get(type_, 1), int(id_) + 1)
+        number = numeric(id_)
+        if number is not None:
+            self._next_id[type_] = max(self._next_id.get(type_, 1), number + 1)
         self.touch()
         return record
 
