@@ -14,7 +14,7 @@ done once, before any round, and not timed.
   flushed a page at a time;
 - CLI: what ``productive-async pull invoices --sandbox --out FILE`` runs once the sandbox is
   up (``_pulls.pull_shown``): a client with the documented rate limits, ``raw_pages()``, the
-  page-by-page output with ``fsync`` and the state file after every page, and the progress
+  page-by-page output with ``fsync`` and the state file (in the background), and the progress
   display (rendered to a terminal console that writes to memory).
 
 ``--server inprocess`` (the default) serves the sandbox in the consumers' own event loop, as

@@ -367,9 +367,10 @@ def pull(
     """Stream every record of RESOURCE (e.g. invoices, time_entries, reports/time_reports).
 
     Each resource object is written as received (JSON Lines), or flattened (CSV), a page at a
-    time. With --out FILE the position is saved after every page in FILE.state.json (removed
-    when the pull completes): after Ctrl-C, a crash or a lost network, the same command with
-    --resume continues from the last complete page, neither losing nor repeating records. A
+    time. With --out FILE the position is saved in FILE.state.json as pages are written
+    (removed when the pull completes): after Ctrl-C, a crash or a lost network, the same
+    command with --resume continues from the last complete page, neither losing nor repeating
+    records. A
     page-number pull cannot be resumed if the collection changed meanwhile (it says so: start
     again, or use --pagination cursor, whose position is saved). --resume without a state file
     is an error (exit 2).

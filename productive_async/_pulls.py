@@ -3,15 +3,16 @@
 
 A pull reads :meth:`~productive_async.Paginator.raw_pages` (the resource objects as received,
 no records built) and writes the output **a page at a time**: each page is encoded, written in
-one piece and flushed. Then, in the background so the pull does not wait for the disk, the
-output is ``fsync``-ed and the *state file* next to it (``OUT.state.json``) is replaced
-atomically (temporary file + :func:`os.replace`) with the state as it was when those pages
-were written: so the state file never counts a byte that is not on disk. The state says what
+one piece and flushed. Then, in the background so the pull does not wait for the disk, and at
+most every :data:`CHECKPOINT_INTERVAL` (0.2 s), the output is ``fsync``-ed and the *state
+file* next to it (``OUT.state.json``) is replaced atomically (temporary file +
+:func:`os.replace`) with the state as it was before that ``fsync``: so the state file never
+counts a byte that is not on disk. The state says what
 was asked (the query's fingerprint), how many pages and records are in the output, its length
 in bytes after the last complete page and its last bytes, the first page's ``total_count``,
 the ids of the last page written (page-number mode) or the cursor of the next page (cursor
 mode). On Ctrl-C and on errors the state is brought up to date before the command exits; a
-crash can leave the state a page or two behind the output, and a page half written.
+crash can leave the state up to 0.2 s of pages behind the output, and a page half written.
 ``--resume`` continues from the state:
 
 * the fingerprint must match (else :class:`ResumeError`);
@@ -73,6 +74,9 @@ DEFAULT_EXPORT = (
     "companies", "people", "projects", "deals", "services", "time_entries", "bookings",
     "invoices", "line_items", "invoice_attributions", "expenses", "tasks",
 )
+#: Seconds between two checkpoints (``fsync`` of the output, then the state file) at most:
+#: what a crash can cost in pages pulled again; Ctrl-C and errors checkpoint at once.
+CHECKPOINT_INTERVAL = 0.2
 #: Bytes of the output's end kept in the state, compared on resume (a replaced file).
 _TAIL = 32
 
@@ -204,7 +208,7 @@ class _Output:
         self.state_file: Path | None = None
         self._stream: IO[bytes]
         self._syncer: asyncio.Task[None] | None = None
-        self._snapshot: bytes | None = None
+        self._dirty = False
         self._closed_state = False
         if path is None:
             if resume:
@@ -275,9 +279,10 @@ class _Output:
     def append(self, data: bytes, **changes: Any) -> None:
         """Write one page and apply ``changes`` (pages, records, ...) to the state; the
         checkpoint (``fsync``, then the state file) follows in the background, off the pull's
-        path. Each checkpoint's state was taken after its pages were written, so the state
-        file never names bytes that are not on disk; a crash can leave pages after it, which a
-        resume cuts off. Raises the :class:`OSError` of an earlier checkpoint."""
+        path, at most every :data:`CHECKPOINT_INTERVAL` seconds. A checkpoint's state is taken
+        before its ``fsync`` starts, so the state file never names bytes that are not on disk;
+        a crash can leave pages after it (at most that interval's), which a resume cuts off and
+        pulls again. Raises the :class:`OSError` of an earlier checkpoint."""
         self._raise_failure()
         stream, state = self._stream, self.state
         stream.write(data)
@@ -290,16 +295,18 @@ class _Output:
         state.offset += len(data)
         if data:
             state.tail = (bytes.fromhex(state.tail) + data)[-_TAIL:].hex()
-        self._snapshot = state.to_json()
+        self._dirty = True
         if self._syncer is None or self._syncer.done():
             self._syncer = asyncio.create_task(self._checkpoints())
 
     async def _checkpoints(self) -> None:
         assert self.state_file is not None and self.path is not None
-        while self._snapshot is not None:
-            snapshot, self._snapshot = self._snapshot, None
+        while self._dirty:
+            self._dirty = False
+            snapshot = self.state.to_json()  # of bytes already written: fsync covers them
             await asyncio.to_thread(_fsync, self.path)
             _replace(self.state_file, snapshot)
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
 
     def _raise_failure(self) -> None:
         syncer = self._syncer
@@ -308,10 +315,14 @@ class _Output:
             raise syncer.exception()  # type: ignore[misc]
 
     async def finish(self, keep_state: bool) -> None:
-        """Every page is written: wait for the last checkpoint, then mark the state done
-        (kept) or remove it."""
-        if self._syncer is not None:
-            await self._syncer
+        """Every page is written: make the output durable, then mark the state done (kept)
+        or remove it. Raises the :class:`OSError` of an earlier checkpoint."""
+        self._raise_failure()
+        syncer = self._syncer
+        if syncer is not None and not syncer.done():
+            syncer.cancel()  # its pending checkpoint is this one
+            with contextlib.suppress(asyncio.CancelledError):
+                await syncer
         self.state.done = True
         self._closed_state = True
         if self.state_file is None or self.path is None:
