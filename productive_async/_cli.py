@@ -1,8 +1,12 @@
-"""The ``productive-async`` command: pull any resource to JSON Lines or CSV, run the sandbox.
+"""The ``productive-async`` command: pull any resource to JSON Lines or CSV (resumably),
+export several collections at once, run the sandbox.
 
-Built on click (arguments, help, exit codes) and rich (the live progress display on stderr).
-Exit codes: 0 done, 1 the API or the network failed, 2 bad usage (unknown resource, bad
-filter, missing credentials).
+Built on click (arguments, help, exit codes) and rich (the live progress display on stderr);
+the pull and export machinery (state files, progress, the export's shared budget) is in
+:mod:`productive_async._pulls`. Exit codes: 0 done, 1 the API, the network or the file system
+failed (an export: some collection failed), 2 bad usage (unknown resource, bad filter,
+missing credentials, nothing to resume, other options than the interrupted pull), 130
+interrupted (Ctrl-C; resumable with ``--resume``).
 """
 
 from __future__ import annotations
@@ -11,30 +15,40 @@ import asyncio
 import contextlib
 import csv
 import io
+import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
 
-import attrs
 import click
 import orjson
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.text import Text
 
-from ._client import Productive
-from ._errors import InvalidRequestError, ProductiveError, UnknownResourceError
+from ._errors import (
+    DriftError,
+    InvalidRequestError,
+    ProductiveError,
+    UnknownResourceError,
+)
 from ._models import Record
 from ._output import csv_text, plain_text, terminal_text
+from ._pulls import (
+    DEFAULT_EXPORT,
+    Connection,
+    ExportReport,
+    PageEncoder,
+    PullSpec,
+    ResumeError,
+    check_export_resume,
+    run_export,
+    run_pull,
+    state_path,
+)
 from ._registry import FILTER_OPERATORS, ResourceSpec, default_registry
 from ._transport import DEFAULT_BASE_URL
 
@@ -95,26 +109,14 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 class JsonLinesWriter:
     """One JSON:API resource object per line (``id``, ``type``, ``attributes``,
-    ``relationships``), exactly as the API sent it."""
+    ``relationships``, and any other member), exactly as the API sent it."""
 
-    def __init__(self, out: IO[bytes]) -> None:
-        self._out = out
+    columns = None
 
-    def write_page(self, records: list[Record]) -> None:
-        dumps = orjson.dumps
-        self._out.write(b"".join(
-            dumps(_resource_object(r), option=orjson.OPT_APPEND_NEWLINE) for r in records
-        ))
-
-
-def _resource_object(record: Record) -> dict[str, Any]:
-    raw = record.raw
-    return {
-        "id": record.id,
-        "type": record.type,
-        "attributes": raw.get("attributes") or {},
-        "relationships": raw.get("relationships") or {},
-    }
+    def encode(self, objects: list[dict[str, Any]]) -> bytes:
+        """The lines of one page."""
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        return b"".join([dumps(obj, option=newline) for obj in objects])
 
 
 class CsvWriter:
@@ -125,26 +127,43 @@ class CsvWriter:
 
     Text cells that a spreadsheet would run as a formula get a leading ``'`` (numbers never
     change; see :func:`~productive_async._output.csv_text`); written to a terminal, cells also
-    lose their control sequences."""
+    lose their control sequences (``terminal``: whether ``out`` is one; default: ask it).
 
-    def __init__(self, out: IO[bytes], spec: ResourceSpec) -> None:
+    ``columns`` (from :attr:`columns` of an earlier writer of the same file) continues that
+    file: same columns, no second header."""
+
+    def __init__(self, out: IO[bytes], spec: ResourceSpec, columns: Any = None,
+                 terminal: bool | None = None) -> None:
         self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-        self._terminal = _isatty(out)
+        self._terminal = _isatty(out) if terminal is None else terminal
         self._spec = spec
         self._writer: Any = None
         self._attributes: list[str] = []
         self._relationships: list[str] = []
+        if columns is not None:
+            self._attributes = list(columns["attributes"])
+            self._relationships = list(columns["relationships"])
+            self._writer = csv.writer(self._text)
 
-    def write_page(self, records: list[Record]) -> None:
+    @property
+    def columns(self) -> dict[str, list[str]] | None:
+        """The attribute and relationship columns, once the header is written."""
+        if self._writer is None:
+            return None
+        return {"attributes": self._attributes, "relationships": self._relationships}
+
+    def write_page(self, records: Sequence[Mapping[str, Any] | Record]) -> None:
+        """Write the rows of one page's resource objects (or records: their ``raw``)."""
         if not records:
             return
+        objects = [r.raw if isinstance(r, Record) else r for r in records]
         if self._writer is None:
-            self._start(records)
+            self._start(objects)
         known = set(self._attributes)
-        for record in records:
-            attributes = record.raw.get("attributes") or {}
-            relationships = record.raw.get("relationships") or {}
-            row = [csv_text(record.id), csv_text(record.type)]
+        for record in objects:
+            attributes = record.get("attributes") or {}
+            relationships = record.get("relationships") or {}
+            row = [csv_text(str(record.get("id"))), csv_text(str(record.get("type")))]
             row.extend(_cell(attributes.get(name)) for name in self._attributes)
             row.extend(_rel_cell(relationships.get(name)) for name in self._relationships)
             extra = {k: v for k, v in attributes.items() if k not in known}
@@ -156,17 +175,17 @@ class CsvWriter:
             row = [terminal_text(cell) for cell in row]
         self._writer.writerow(row)
 
-    def _start(self, records: list[Record]) -> None:
+    def _start(self, records: Sequence[Mapping[str, Any]]) -> None:
         names = list(self._spec.attributes)
         seen = set(names)
         relationships = list(self._spec.relationships)
         rel_seen = set(relationships)
         for record in records:
-            for name in record.raw.get("attributes") or {}:
+            for name in record.get("attributes") or {}:
                 if name not in seen:
                     seen.add(name)
                     names.append(name)
-            for name in record.raw.get("relationships") or {}:
+            for name in record.get("relationships") or {}:
                 if name not in rel_seen:
                     rel_seen.add(name)
                     relationships.append(name)
@@ -185,6 +204,34 @@ def _isatty(out: IO[bytes]) -> bool:
         return out.isatty()
     except (AttributeError, ValueError):  # a closed or unusual stream
         return False
+
+
+class _CsvPages:
+    """A :class:`CsvWriter` whose rows are handed back as the bytes of each page."""
+
+    def __init__(self, spec: ResourceSpec, columns: Any, terminal: bool) -> None:
+        self._buffer = io.BytesIO()
+        self._writer = CsvWriter(self._buffer, spec, columns, terminal)
+
+    @property
+    def columns(self) -> dict[str, list[str]] | None:
+        return self._writer.columns
+
+    def encode(self, objects: list[dict[str, Any]]) -> bytes:
+        self._writer.write_page(objects)
+        data = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return data
+
+
+def make_encoder(spec: ResourceSpec, fmt: str, columns: Any, terminal: bool) -> PageEncoder:
+    """The encoder of ``fmt`` (``"jsonl"`` or ``"csv"``) for ``spec``'s resource objects;
+    ``columns`` continues a CSV file (see :class:`CsvWriter`), ``terminal`` says the output is
+    a terminal (CSV cells lose their control sequences; JSON escapes them anyway)."""
+    if fmt == "csv":
+        return _CsvPages(spec, columns, terminal)
+    return JsonLinesWriter()
 
 
 def _cell(value: Any) -> str:
@@ -217,6 +264,67 @@ def main() -> None:
     """Pull Productive.io data at the API's rate limits, or run the embedded sandbox."""
 
 
+def _connection_options(command: Any) -> Any:
+    """``--sandbox``, ``--token``, ``--organization-id``, ``--base-url``, ``--quiet``."""
+    for option in reversed([
+        click.option("--sandbox", "use_sandbox", is_flag=True,
+                     help="Start the embedded sandbox in-process and pull from it."),
+        click.option("--token", envvar="PRODUCTIVE_API_TOKEN", show_envvar=True,
+                     help="API token."),
+        click.option("--organization-id", envvar="PRODUCTIVE_ORGANIZATION_ID",
+                     show_envvar=True, help="Organization id."),
+        click.option("--base-url", envvar="PRODUCTIVE_BASE_URL", default=DEFAULT_BASE_URL,
+                     show_default=True),
+        click.option("--quiet", "-q", is_flag=True, help="No progress display."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _connection(use_sandbox: bool, token: str | None, organization_id: str | None,
+                base_url: str) -> Connection:
+    if not use_sandbox and (not token or not organization_id):
+        raise click.UsageError(
+            "credentials missing: set PRODUCTIVE_API_TOKEN and PRODUCTIVE_ORGANIZATION_ID "
+            "(or --token/--organization-id), or use --sandbox"
+        )
+    return Connection(use_sandbox, token, organization_id, base_url)
+
+
+def _resource_spec(resource: str, pagination: str = "pages") -> ResourceSpec:
+    registry = default_registry()
+    name = resource.removeprefix("reports/")
+    if name not in registry:
+        raise click.UsageError(str(UnknownResourceError(resource, sorted(registry.resources))))
+    spec = registry[name]
+    if "list" not in spec.operations or not spec.has_endpoint:
+        raise click.UsageError(f"{resource} cannot be listed")
+    if pagination == "cursor" and not spec.cursor:
+        raise click.UsageError(f"{resource} does not support --pagination cursor")
+    return spec
+
+
+@contextlib.contextmanager
+def _logging_to(console: Console) -> Iterator[None]:
+    """The SDK's warnings (retries, 429s) on ``console``, above the progress display."""
+    logger = logging.getLogger("productive_async")
+    handler = RichHandler(console=console, show_time=False, show_path=False,
+                          markup=False, rich_tracebacks=False)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def _changed(console: Console, exc: DriftError) -> None:
+    console.print(Text.assemble(
+        ("error: ", "red"), plain_text(f"{exc.path}: {exc.reason}"),
+        ". The collection changed: start again (without --resume), or use --pagination "
+        "cursor, whose position is saved.",
+    ), soft_wrap=True)
+
+
 @main.command()
 @click.argument("resource")
 @click.option("--filter", "filters", multiple=True, metavar="NAME[OP]=VALUE",
@@ -234,15 +342,10 @@ def main() -> None:
 @click.option("--max-items", type=click.IntRange(0), default=None)
 @click.option("--pagination", type=click.Choice(["pages", "cursor"]), default="pages",
               show_default=True, help="pages: concurrent and fast; cursor: consistent.")
-@click.option("--sandbox", "use_sandbox", is_flag=True,
-              help="Start the embedded sandbox in-process and pull from it.")
-@click.option("--token", envvar="PRODUCTIVE_API_TOKEN", show_envvar=True,
-              help="API token.")
-@click.option("--organization-id", envvar="PRODUCTIVE_ORGANIZATION_ID", show_envvar=True,
-              help="Organization id.")
-@click.option("--base-url", envvar="PRODUCTIVE_BASE_URL", default=DEFAULT_BASE_URL,
-              show_default=True)
-@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted pull into --out from its last complete page "
+                   "(same options).")
+@_connection_options
 def pull(
     resource: str,
     filters: tuple[str, ...],
@@ -254,18 +357,28 @@ def pull(
     page_size: int,
     max_items: int | None,
     pagination: str,
+    resume: bool,
     use_sandbox: bool,
     token: str | None,
     organization_id: str | None,
     base_url: str,
     quiet: bool,
 ) -> None:
-    """Stream every record of RESOURCE (e.g. invoices, time_entries, reports/time_reports)."""
-    registry = default_registry()
-    name = resource.removeprefix("reports/")
-    if name not in registry:
-        raise click.UsageError(str(UnknownResourceError(resource, sorted(registry.resources))))
-    spec = registry[name]
+    """Stream every record of RESOURCE (e.g. invoices, time_entries, reports/time_reports).
+
+    Each resource object is written as received (JSON Lines), or flattened (CSV), a page at a
+    time. With --out FILE the position is saved in FILE.state.json as pages are written
+    (removed when the pull completes): after Ctrl-C, a crash or a lost network, the same
+    command with --resume continues from the last complete page, neither losing nor repeating
+    records. A
+    page-number pull cannot be resumed if the collection changed meanwhile (it says so: start
+    again, or use --pagination cursor, whose position is saved). --resume without a state file
+    is an error (exit 2).
+
+    Exit codes: 0 done, 1 the API, the network or the file system failed (or the collection
+    changed), 2 bad usage or nothing to resume, 130 interrupted (resumable).
+    """
+    spec = _resource_spec(resource, pagination)
     parsed: dict[str, Any] = {}
     for text in filters:
         parse_filter(text, parsed)
@@ -277,144 +390,129 @@ def pull(
         extra[key] = value
     if fmt is None:
         fmt = "csv" if out_path and out_path.lower().endswith(".csv") else "jsonl"
-    if not use_sandbox and (not token or not organization_id):
-        raise click.UsageError(
-            "credentials missing: set PRODUCTIVE_API_TOKEN and PRODUCTIVE_ORGANIZATION_ID "
-            "(or --token/--organization-id), or use --sandbox"
-        )
+    connection = _connection(use_sandbox, token, organization_id, base_url)
+    to_file = out_path is not None and out_path != "-"
+    if resume and not to_file:
+        raise click.UsageError("--resume needs --out FILE (standard output cannot be resumed)")
+    if max_items is not None:
+        page_size = max(1, min(page_size, max_items))
+    job = PullSpec(
+        resource=spec.name, filters=parsed, sort=_split(sort), include=_split(include),
+        params=extra, page_size=page_size, pagination=pagination, fmt=fmt,
+        max_items=max_items, source=connection.source,
+    )
     console = Console(stderr=True)
+    out = Path(out_path) if to_file and out_path is not None else None
     try:
-        job = PullJob(
-            spec=spec, filters=parsed, sort=_split(sort), include=_split(include), params=extra,
-            out_path=out_path, fmt=fmt, page_size=page_size, max_items=max_items,
-            pagination=pagination, use_sandbox=use_sandbox, token=token,
-            organization_id=organization_id, base_url=base_url,
-        )
-        count = asyncio.run(_pull(job, None if quiet else console))
+        with _logging_to(console):
+            state = asyncio.run(run_pull(connection, job, out, make_encoder, resume=resume,
+                                         console=None if quiet else console))
     except KeyboardInterrupt:
-        raise click.Abort() from None
+        resumable = out is not None and state_path(out).exists()
+        console.print("interrupted; resume with --resume" if resumable else "interrupted",
+                      highlight=False)
+        sys.exit(130)
+    except ResumeError as exc:
+        raise click.UsageError(terminal_text(exc)) from None
+    except InvalidRequestError as exc:
+        raise click.UsageError(terminal_text(exc)) from None
+    except DriftError as exc:
+        _changed(console, exc)
+        sys.exit(1)
+    except ProductiveError as exc:
+        # The API's titles and details, as text: no control sequences, markup or emoji codes.
+        console.print(Text.assemble(("error: ", "red"), plain_text(exc)), soft_wrap=True)
+        if to_file:
+            console.print("the pages written so far are kept: resume with --resume",
+                          highlight=False)
+        sys.exit(1)
+    except OSError as exc:
+        console.print(Text.assemble(("error: ", "red"), plain_text(exc)), soft_wrap=True)
+        sys.exit(1)
+    if not quiet:
+        where = out_path or "standard output"
+        console.print(f"{state.records} {spec.name} written to {escape(where)}",
+                      highlight=False, soft_wrap=True)
+
+
+@main.command()
+@click.argument("resources", nargs=-1, metavar="[RESOURCE]...")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False),
+              help="Directory of the output files (created if missing).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("--page-size", type=click.IntRange(1, 200), default=200, show_default=True)
+@click.option("--pagination", type=click.Choice(["pages", "cursor"]), default="pages",
+              show_default=True, help="pages: concurrent and fast; cursor: consistent.")
+@click.option("--jobs", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="Collections pulled at once; they share one rate budget.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted export in --out-dir (same options).")
+@_connection_options
+def export(
+    resources: tuple[str, ...],
+    out_dir: str,
+    fmt: str,
+    page_size: int,
+    pagination: str,
+    jobs: int,
+    resume: bool,
+    use_sandbox: bool,
+    token: str | None,
+    organization_id: str | None,
+    base_url: str,
+    quiet: bool,
+) -> None:
+    """Pull several collections into --out-dir, one file each (DIR/<resource>.jsonl).
+
+    Default: the core collections a finance or operations team needs (companies, people,
+    projects, deals, services, time_entries, bookings, invoices, line_items,
+    invoice_attributions, expenses, tasks). Collections are pulled concurrently through one
+    client, so one rate budget is shared; each file is resumable as `pull --out` is, and
+    `export --resume` skips the collections already complete. A progress line per collection,
+    then a summary (records, pages, seconds; requests, 429s and retries in total).
+
+    Exit codes: 0 every collection done, 1 some failed (the others still complete; the
+    summary says which), 2 bad usage or nothing to resume, 130 interrupted (resumable).
+    """
+    names = list(dict.fromkeys(resources or DEFAULT_EXPORT))
+    specs = [_resource_spec(name, pagination) for name in names]
+    connection = _connection(use_sandbox, token, organization_id, base_url)
+    jobs_specs = [
+        PullSpec(resource=spec.name, page_size=page_size, pagination=pagination, fmt=fmt,
+                 source=connection.source)
+        for spec in specs
+    ]
+    directory = Path(out_dir)
+    if resume:
+        try:
+            check_export_resume(directory, jobs_specs)
+        except ResumeError as exc:
+            raise click.UsageError(terminal_text(exc)) from None
+    console = Console(stderr=True)
+    report = ExportReport(directory, jobs_specs)
+    interrupted = False
+    try:
+        with _logging_to(console):
+            asyncio.run(run_export(connection, report, make_encoder, resume=resume, jobs=jobs,
+                                   console=None if quiet else console))
+    except KeyboardInterrupt:
+        interrupted = True
     except InvalidRequestError as exc:
         raise click.UsageError(terminal_text(exc)) from None
     except ProductiveError as exc:
         # The API's titles and details, as text: no control sequences, markup or emoji codes.
         console.print(Text.assemble(("error: ", "red"), plain_text(exc)), soft_wrap=True)
         sys.exit(1)
-    if not quiet:
-        where = out_path or "standard output"
-        console.print(f"{count} {spec.name} written to {escape(where)}", highlight=False,
-                      soft_wrap=True)
-
-
-@attrs.frozen
-class PullJob:
-    """What ``pull`` was asked to do, parsed and checked."""
-
-    spec: ResourceSpec
-    filters: dict[str, Any]
-    sort: list[str]
-    include: list[str]
-    params: dict[str, str]
-    out_path: str | None
-    fmt: str
-    page_size: int
-    max_items: int | None
-    pagination: str
-    use_sandbox: bool
-    token: str | None
-    organization_id: str | None
-    base_url: str
-
-
-async def _pull(job: PullJob, console: Console | None) -> int:
-    spec, max_items = job.spec, job.max_items
-    token, organization_id, base_url = job.token, job.organization_id, job.base_url
-    async with contextlib.AsyncExitStack() as stack:
-        if job.use_sandbox:
-            from . import sandbox
-
-            if console is not None:
-                console.print("starting the sandbox ...", highlight=False)
-            base_url = await stack.enter_async_context(sandbox.serve())
-            token, organization_id = sandbox.TOKEN, sandbox.ORGANIZATION_ID
-        assert token is not None and organization_id is not None
-        client = await stack.enter_async_context(
-            Productive(token, organization_id, base_url=base_url)
-        )
-        rc = client.resource(spec.name)
-        out = stack.enter_context(_open(job.out_path))
-        writer: JsonLinesWriter | CsvWriter = (
-            CsvWriter(out, spec) if job.fmt == "csv" else JsonLinesWriter(out)
-        )
-        written = 0
-        display = _ProgressDisplay(console, spec.name) if console is not None else None
-        if display is not None:
-            stack.callback(display.stop)
-        extra = dict(job.params)
-        group = extra.pop("group", None)
-        paginator = rc.list(
-            filters=job.filters or None, sort=job.sort or None, include=job.include or None,
-            group=group, page_size=job.page_size, pagination=job.pagination,
-            max_items=max_items, extra_query=extra,
-        )
-        pages = paginator.pages()
-        await stack.enter_async_context(contextlib.aclosing(pages))
-        async for page in pages:
-            records = page.records
-            if max_items is not None:
-                records = records[: max(0, max_items - written)]
-            writer.write_page(records)
-            written += len(records)
-            if display is not None:
-                total = page.total_count
-                if max_items is not None and total is not None:
-                    total = min(total, max_items)
-                display.update(written, total)
-            if max_items is not None and written >= max_items:
-                break
-        if isinstance(writer, CsvWriter):
-            writer.close()
-        return written
-
-
-class _ProgressDisplay:
-    """Records written, of how many, and how fast: a rich progress bar on stderr."""
-
-    def __init__(self, console: Console, name: str) -> None:
-        self._console = console
-        self._name = name
-        self._progress: Progress | None = None
-        self._task: Any = None
-
-    def update(self, written: int, total: int | None) -> None:
-        if self._progress is None:
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TaskProgressColumn(),
-                TextColumn("{task.fields[rate]} records/s"),
-                TimeElapsedColumn(),
-                console=self._console,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self._name, total=total, rate="-")
-        elapsed = self._progress.tasks[0].elapsed or 0.0
-        rate = f"{written / elapsed:,.0f}" if elapsed > 0 else "-"
-        self._progress.update(self._task, completed=written, total=total, rate=rate)
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-
-@contextlib.contextmanager
-def _open(path: str | None) -> Iterator[IO[bytes]]:
-    if path is None or path == "-":
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    with open(path, "wb") as handle:
-        yield handle
+    if not quiet or report.failed:
+        console.print(report.summary(), highlight=False, soft_wrap=True)
+    if interrupted:
+        resumable = any(state_path(o.path).exists() for o in report.outcomes)
+        console.print("interrupted; resume with --resume" if resumable else "interrupted",
+                      highlight=False)
+        sys.exit(130)
+    if report.failed:
+        sys.exit(1)
 
 
 @main.command(name="sandbox")

@@ -73,6 +73,13 @@ class ListOptions(TypedDict, total=False):
     ``"ignore"`` a changed ``total_count``; ``timeouts``: per-attempt
     :class:`~productive_async.Timeouts` (seconds); ``extra_query``: query parameters the
     registry does not know (never ``filter``, ``page``, ``sort``, ``include``, ``fields``).
+
+    To continue an interrupted pull: ``start_page`` (page-number pagination, >= 1, default 1)
+    is the first page fetched, and ``max_items`` still counts from the first record of page 1,
+    so the pull stops where the whole one would; ``start_after`` (cursor pagination) is the
+    ``page[after]`` cursor of the first request (the value in the last page's
+    ``links.next``). Both raise :class:`~productive_async.InvalidRequestError` in the other
+    mode.
     """
 
     fields: Fields
@@ -83,6 +90,8 @@ class ListOptions(TypedDict, total=False):
     on_drift: Literal["raise", "ignore"]
     timeouts: Timeouts
     extra_query: Mapping[str, Any]
+    start_page: int
+    start_after: str
 
 
 @attrs.frozen
@@ -146,6 +155,8 @@ class _ListQuery:
     prefetch: int
     on_drift: str
     timeouts: Timeouts | None
+    start_page: int = 1
+    start_after: str = ""
 
 
 class Paginator(Generic[R]):
@@ -192,7 +203,8 @@ class Paginator(Generic[R]):
 
     async def first(self) -> R | None:
         """The first record, or ``None`` when there is none (one request, page size 1)."""
-        listing = attrs.evolve(self._listing, page_size=1, max_items=1, prefetch=1)
+        listing = attrs.evolve(self._listing, page_size=1, max_items=1, prefetch=1,
+                               start_page=1, start_after="")
         async for record in self._resource._record_stream(listing):
             return record
         return None
@@ -490,6 +502,16 @@ class ResourceBase(Generic[R]):
             raise InvalidRequestError(f"{self.spec.name} does not support cursor pagination")
         if on_drift not in ("raise", "ignore"):
             raise InvalidRequestError(f"on_drift must be 'raise' or 'ignore', not {on_drift!r}")
+        start_page = options.get("start_page", 1)
+        start_after = options.get("start_after", "")
+        if isinstance(start_page, bool) or not isinstance(start_page, int) or start_page < 1:
+            raise InvalidRequestError(f"start_page must be an int >= 1, not {start_page!r}")
+        if start_page != 1 and pagination != "pages":
+            raise InvalidRequestError("start_page needs pagination='pages'")
+        if not isinstance(start_after, str):
+            raise InvalidRequestError(f"start_after must be a cursor string, not {start_after!r}")
+        if start_after and pagination != "cursor":
+            raise InvalidRequestError("start_after needs pagination='cursor'")
         for name in extra:
             base = str(name).split("[", 1)[0]
             if base in _RESERVED_QUERY:
@@ -510,7 +532,7 @@ class ResourceBase(Generic[R]):
         query = build_query(filters=filters, sort=sort, include=include, fields=fields,
                             params=extra)
         return _ListQuery(query, page_size, max_items, pagination, prefetch, on_drift,
-                          options.get("timeouts"))
+                          options.get("timeouts"), start_page, start_after)
 
     def _prefetch(self, prefetch: int | None) -> int:
         if prefetch is None:
@@ -542,6 +564,8 @@ class ResourceBase(Generic[R]):
 
     async def _record_stream(self, listing: _ListQuery) -> AsyncGenerator[R, None]:
         remaining = listing.max_items
+        if remaining is not None:  # max_items counts from page 1 (see ListOptions.start_page)
+            remaining -= (listing.start_page - 1) * listing.page_size
         pages = self._page_stream(listing)
         try:
             async for page in pages:
@@ -587,7 +611,7 @@ class ResourceBase(Generic[R]):
         return self._raw_page(await self._fetch(query, number, size, timeouts), number)
 
     async def _numbered_pages(self, listing: _ListQuery) -> AsyncGenerator[RawPage, None]:
-        """Page 1, then up to ``prefetch`` later pages in flight, yielded in order.
+        """Page 1 (``start_page``), then up to ``prefetch`` later pages in flight, in order.
 
         Answers stay bytes until the consumer reaches their page, and the loop gets control
         between pages, so a burst of arrived pages never blocks it for more than one page's
@@ -596,7 +620,10 @@ class ResourceBase(Generic[R]):
         on two neighbouring pages (what a shift by records created or deleted meanwhile looks
         like); any failure raises :class:`DriftError`."""
         query, size, timeouts = listing.query, listing.page_size, listing.timeouts
-        first = await self._fetch_page(query, 1, size, timeouts)
+        start = listing.start_page
+        if listing.max_items is not None and start > -(-listing.max_items // size):
+            return  # the pages max_items allows were all before start_page
+        first = await self._fetch_page(query, start, size, timeouts)
         expected = first.total_count
         total_pages = _pages_of(first.meta, expected, size, self.spec.path)
         if listing.max_items is not None:
@@ -607,12 +634,12 @@ class ResourceBase(Generic[R]):
             previous_ids = self._check_page(first, None, set(), expected, total_pages, size)
         yield first
         del first  # not kept for the rest of the pull (memory, and work for the gc)
-        if total_pages <= 1:
+        if total_pages <= start:
             return
         pending: dict[int, asyncio.Task[Response]] = {}
-        next_number = 2
+        next_number = start + 1
         try:
-            for number in range(2, total_pages + 1):
+            for number in range(start + 1, total_pages + 1):
                 while next_number <= total_pages and len(pending) < listing.prefetch:
                     pending[next_number] = asyncio.create_task(
                         self._fetch(query, next_number, size, timeouts)
@@ -666,7 +693,8 @@ class ResourceBase(Generic[R]):
         next link or without records. A cursor the server hands out twice raises
         :class:`DecodeError` (the pull would never end)."""
         query, size = listing.query, listing.page_size
-        params: QueryParams = [*query, ("page[size]", str(size)), ("page[after]", "")]
+        params: QueryParams = [*query, ("page[size]", str(size)),
+                               ("page[after]", listing.start_after)]
         cursors: set[str] = set()
         while True:
             response = await self._send("GET", self.spec.path, params=params,

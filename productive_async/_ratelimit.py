@@ -340,6 +340,19 @@ class RateGate:
         self._timer_at = math.inf
         self._dispatch()
 
+    def free_in(self, rate_class: str | None = None) -> float:
+        """Seconds until a request of ``rate_class`` could be granted (0.0: now; ``inf`` while
+        every slot of one of its classes is in flight, waiting for answers), from the windows
+        and 429 pauses. For progress displays; nothing is taken."""
+        classes = self.classes_for(rate_class)
+        now = self.clock.time()
+        free = self._paused_at(classes)
+        for name in classes:
+            window = self.windows.get(name)
+            if window is not None:
+                free = max(free, window.free_at(now))
+        return max(0.0, free - now)
+
     def snapshot(self) -> Mapping[str, int]:
         """Slots in each class's current log, in flight or answered (for diagnostics)."""
         return {name: w.in_flight + len(w.answered) for name, w in self.windows.items()}

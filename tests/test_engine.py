@@ -193,3 +193,38 @@ async def test_a_closed_client_refuses_to_send(fresh_box: sandbox.Sandbox) -> No
         await client.close()
         with pytest.raises(pa.InvalidRequestError, match="closed"):
             await client.companies.count()
+
+
+async def test_start_page_and_start_after_continue_a_listing() -> None:
+    """The options a resumed pull starts from: ``start_page`` (max_items still counted from
+    page 1, so it stops where the whole pull would) and ``start_after`` (a cursor)."""
+    records = [{"id": str(n), "type": "companies", "attributes": {"name": f"C{n}"},
+                "relationships": {}} for n in range(1, 96)]
+    box = sandbox.Sandbox(demo_data=False, rate_limits=None, records=records)
+    async with box.serve() as url, pa.Productive(
+        sandbox.TOKEN, sandbox.ORGANIZATION_ID, base_url=url,
+        rate_limits=pa.RateLimits.unlimited(),
+    ) as client:
+        every = [c.id async for c in client.companies.list(page_size=10)]
+        assert len(every) == 95
+        from_4 = [c.id async for c in client.companies.list(page_size=10, start_page=4)]
+        assert from_4 == every[30:]
+        capped = [c.id async for c in client.companies.list(page_size=10, start_page=4,
+                                                             max_items=45)]
+        assert capped == every[30:45]
+        sent = len(box.log.entries)
+        past = [c async for c in client.companies.list(page_size=10, start_page=6,
+                                                       max_items=45)]
+        assert past == [] and len(box.log.entries) == sent  # no request at all
+        pages = [p async for p in client.companies.list(page_size=10,
+                                                        pagination="cursor").raw_pages()]
+        after = pages[1].links["next"].split("page%5Bafter%5D=")[1].split("&")[0]
+        rest = [c.id async for c in client.companies.list(page_size=10, pagination="cursor",
+                                                           start_after=after)]
+        assert rest == every[20:]
+        first = await client.companies.list(page_size=10, start_page=4).first()
+        assert first is not None and first.id == "1"
+        for options in ({"start_page": 0}, {"start_page": 2, "pagination": "cursor"},
+                        {"start_after": "abc"}, {"start_page": True}):
+            with pytest.raises(pa.InvalidRequestError, match="start_"):
+                client.companies.list(**options)  # type: ignore[arg-type]
