@@ -1,6 +1,7 @@
 """An embedded sandbox server that speaks Productive's API v2, in memory.
 
-Use it in your own tests::
+Use it in your own tests (with pytest, the fixtures of :mod:`productive_async.testing` do
+this for you)::
 
     from productive_async import Productive, sandbox
 
