@@ -24,12 +24,15 @@ from productive_async import sandbox
 
 async def bulk_examples(client: pa.Productive) -> dict[str, Any]:
     """Run the three examples; returns counts of what happened."""
-    # 1. Notes on a person's time entries for a month (approved entries are locked: 409).
-    person = await anext(aiter(client.people.list(max_items=1)))
-    entries = [e async for e in client.time_entries.list(filters={
-        "person_id": person.id,
-        "date": {"gt_eq": dt.date(2025, 10, 1), "lt": dt.date(2025, 11, 1)},
-    }) if not e.approved]
+    # 1. Notes on a person's time entries for a month (approved entries are locked: 409): the
+    #    person who tracked the month's first entry.
+    october = {"gt_eq": dt.date(2025, 10, 1), "lt": dt.date(2025, 11, 1)}
+    first = await client.time_entries.list(filters={"date": october}, include=["person"]).first()
+    person = first.person if first is not None else None
+    entries = [] if person is None else [
+        e async for e in client.time_entries.list(filters={"date": october, "person_id": person.id})
+        if not e.approved
+    ]
     notes = await client.time_entries.bulk_update(
         [{"id": e.id, "note": f"Reviewed: {e.note or ''}".strip()} for e in entries]
     )

@@ -46,6 +46,7 @@ async def test_bulk_update_examples(demo: tuple[sandbox.Sandbox, pa.Productive])
     deals_before = len(box.store.table("deals"))
     summary = await bulk_update.bulk_examples(client)
     assert summary["time_entries_failed"] == 0
+    assert summary["time_entries_updated"] > 0
     assert summary["budgets_created"] == 6
     assert len(box.store.table("deals")) == deals_before + 6
     noted = [e for e in box.store.table("time_entries").values()

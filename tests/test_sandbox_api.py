@@ -56,6 +56,42 @@ def test_seed_records_are_served_with_their_ids(small_box: sandbox.Sandbox) -> N
     assert small_box.store.get("contracts", "4") is not None
 
 
+def test_the_readmes_records_are_there_at_every_scale_and_linked() -> None:
+    for scale in (0.01, 1.0):
+        data = generate(0, scale=scale)
+        by_id = {(r["type"], r["id"]): r for records in data.values() for r in records}
+        invoice = by_id["invoices", "27"]
+        assert invoice["relationships"]["company"] == {"type": "companies", "id": "1809"}
+        assert by_id["companies", "1809"]["attributes"]["name"] == "Lighthouse Media"
+        readme = [("companies", "1809"), ("people", "24"), ("people", "25"),
+                  ("custom_fields", "42"), ("deals", "685"), ("deals", "10"), ("deals", "11"),
+                  ("deals", "12"), ("services", "1"), ("services", "2"), ("invoices", "72"),
+                  ("contracts", "20"), *(("time_entries", str(i)) for i in range(1, 13))]
+        for key in readme:  # there, and every relationship of theirs points at a record
+            for value in by_id[key]["relationships"].values():
+                for ref in value if isinstance(value, list) else [value]:
+                    assert ref is None or (ref["type"], ref["id"]) in by_id, (key, ref)
+        people = {by_id["time_entries", str(i)]["relationships"]["person"]["id"]
+                  for i in range(1, 13)}
+        assert people == {"24", "25"}
+        for records in data.values():  # in id order, no id twice
+            ids = [int(r["id"]) for r in records]
+            assert ids == sorted(set(ids))
+
+
+def test_the_generator_skips_the_ids_the_readmes_records_take(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from productive_async.sandbox import _demo
+
+    before = [r["id"] for r in generate(0, scale=0.05)["companies"]]
+    monkeypatch.setattr(_demo, "RESERVED", frozenset({("companies", 1003)}))
+    after = generate(0, scale=0.05)["companies"]
+    ids = [r["id"] for r in after]
+    assert "1003" not in ids and len(ids) == len(before)
+    assert ids[:2] == ["1001", "1002"] and ids[2] == "1004"  # the next record moves up one
+
+
 # ----------------------------------------------------------------------------- reads
 
 

@@ -1,6 +1,7 @@
 """An embedded sandbox server that speaks Productive's API v2, in memory.
 
-Use it in your own tests::
+Use it in your own tests (with pytest, the fixtures of :mod:`productive_async.testing` do
+this for you)::
 
     from productive_async import Productive, sandbox
 
@@ -94,6 +95,8 @@ class Sandbox:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
         self.registry = registry or default_registry()
+        #: The base URL :meth:`serve` is serving on (the latest, while it runs), else None.
+        self.base_url: str | None = None
         initial: list[Record] = []
         if demo_data:
             from ._demo import generate
@@ -141,16 +144,21 @@ class Sandbox:
     @contextlib.asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Run the server on ``host:port`` (port 0: any free port) and yield its base URL
-        (``http://127.0.0.1:<port>/api/v2/``); stops when the block exits."""
+        (``http://127.0.0.1:<port>/api/v2/``, also :attr:`base_url` meanwhile); stops when the
+        block exits."""
         runner = web.AppRunner(self.server.make_app(), access_log=None,
                                max_line_size=MAX_LINE_SIZE, max_field_size=MAX_LINE_SIZE)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
+        url = None
         try:
             address = runner.addresses[0]
-            yield f"http://{address[0]}:{address[1]}/api/v2/"
+            url = self.base_url = f"http://{address[0]}:{address[1]}/api/v2/"
+            yield url
         finally:
+            if url is not None and self.base_url == url:
+                self.base_url = None
             await runner.cleanup()
 
     async def run_forever(self, host: str = "127.0.0.1", port: int = 8080) -> None:

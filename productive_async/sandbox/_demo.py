@@ -7,7 +7,8 @@ registry (``_registry_data.json``) lists for its type: unset attributes default 
 (``boolean`` -> ``False``, ``money`` -> ``0``, ``array`` -> ``[]``, else ``None``), unset
 relationships to ``None`` / ``[]``. Each call builds new objects: callers may mutate them.
 
-Volumes at ``scale=1.0`` (the big ones scale linearly, the reference data does not):
+Volumes at ``scale=1.0`` (the big ones scale linearly, the reference data does not), and the
+records of the seed documents and of the README's examples ("seed", "README"), at every scale:
 
 =====================  ======  ==========================================================
 type                   count   notes
@@ -19,21 +20,25 @@ tax_rates              3
 service_types          8
 pipelines              2       sales (deals) and production (budgets)
 deal_statuses          6
-custom_fields          8       on Deal / Invoice / Person, data types 1-6
+custom_fields          8       on Deal / Invoice / Person, data types 1-6 (+ 1 README)
 custom_field_options   12      for the select and multi-select fields
 integrations           5       Xero (connected, exports some invoices, maps the EUR VAT and
                                the exempt tax rate), QuickBooks (deactivated), Slack, Jira,
                                Google
 companies              200     one internal ("Sandbox Agency (internal)"), EUR/USD/GBP clients
-people                 100     70 % employees, the rest client contacts of a company
+                               (+ 1 README)
+people                 100     70 % employees, the rest client contacts of a company (+ 2
+                               README)
 projects               300     5 % internal
 deals                  2,000   60 % of client deals are budgets; internal ones are budgets
-services               ~6,000  1-5 per deal
-contracts              100     retainers on client budgets (+ 7 seed records)
+                               (+ 4 README)
+services               ~6,000  1-5 per deal (+ 2 README)
+contracts              100     retainers on client budgets (+ 7 seed, 1 README)
 time_entries           20,000  on budget services, 2025-01-01 .. 2026-02-28, weekdays
+                               (+ 12 README)
 bookings               ~3,000  8 % tentative (``draft``)
 expenses               200
-invoices               5,000   2 % credit notes, ~15 % drafts (+ 11 seed records)
+invoices               5,000   2 % credit notes, ~15 % drafts (+ 11 seed, 1 README)
 line_items             ~10,000 1-3 per invoice
 invoice_attributions   ~6,200  1-2 per invoice, on budgets of the invoice's company
 payments               ~3,100  one per (partially) paid invoice
@@ -51,7 +56,11 @@ cents in the deal's currency with ``_default`` (organization currency EUR, via
 The records of ``_seed_records.json`` (the seed documents' contracts and invoices, ids below
 1000, written by ``tools/extract_seed_records.py``) are merged in with their ids, completed with
 the registry's defaults and re-pointed at the sandbox organization; generated ids start at 1001
-per type so the two never collide.
+per type so the two never collide. So are the records the README's examples use (``_examples.py``:
+company 1809 with invoice 27 linked to it, budget 685, deals 10-12, people 24 and 25 with time
+entries 1-12, custom field 42, invoice 72, contract 20); the generator skips the one id of theirs
+within its range (company 1809, reached from ``scale`` 4.05 on). Every type's records are in id
+order.
 
 Determinism: all randomness comes from one ``random.Random(seed)``; dates are offsets from the
 fixed :data:`ANCHOR` (2026-01-01), timestamps are in the organization's time zone
@@ -72,6 +81,7 @@ from importlib import resources
 from typing import Any
 
 from .._registry import Registry, default_registry
+from ._examples import RESERVED, example_records, link_seed_records
 
 __all__ = ["ANCHOR", "ORGANIZATION_ID", "generate", "seed_records"]
 
@@ -323,6 +333,7 @@ class _Generator:
         self.budgets_by_company: dict[str, list[_Deal]] = {}
         self.fields: dict[str, Record] = {}
         self.options: dict[str, list[str]] = {}
+        self.skipped: dict[str, int] = {}
 
     # -- helpers
 
@@ -352,7 +363,11 @@ class _Generator:
                     rels[name] = {"type": value["type"], "id": value["id"]}
                 else:
                     rels[name] = _linkage(value)
-        id_ = str(FIRST_ID + len(table))
+        number = FIRST_ID + len(table) + self.skipped.get(type_, 0)
+        while (type_, number) in RESERVED:  # an id of the README's records (._examples)
+            self.skipped[type_] = self.skipped.get(type_, 0) + 1
+            number += 1
+        id_ = str(number)
         record: Record = {"id": id_, "type": type_, "attributes": attrs, "relationships": rels}
         table.append(record)
         self.index[type_, id_] = record
@@ -1310,7 +1325,8 @@ def generate(seed: int = 0, *, scale: float = 1.0) -> dict[str, list[dict[str, A
     """Demo data keyed by JSON:API type, in store format; equal for equal arguments.
 
     ``scale`` multiplies the volumes of the transactional types (see the module docstring);
-    the seed documents' records are merged in first with their own ids.
+    the seed documents' records and the README's (``_examples.py``) are merged in with their
+    own ids, in id order.
     """
     registry = default_registry()
     generator = _Generator(seed, scale, registry)
@@ -1321,12 +1337,13 @@ def generate(seed: int = 0, *, scale: float = 1.0) -> dict[str, list[dict[str, A
     finally:
         if collecting:
             gc.enable()
-    seeded: dict[str, list[Record]] = {}
-    for record in seed_records():
+    fixed: dict[str, list[Record]] = {}
+    seeds = seed_records()
+    link_seed_records(seeds)
+    for record in [*seeds, *example_records(generator)]:
         type_ = record["type"]
         shape = generator.shapes.get(type_) or _Shape.of(registry, type_)
-        seeded.setdefault(type_, []).append(shape.complete(record))
-    for type_, records in seeded.items():
-        records.sort(key=lambda r: int(r["id"]))
-        data[type_] = records + data.get(type_, [])
+        fixed.setdefault(type_, []).append(shape.complete(record))
+    for type_, records in fixed.items():
+        data[type_] = sorted([*records, *data.get(type_, [])], key=lambda r: int(r["id"]))
     return data
