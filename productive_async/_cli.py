@@ -556,5 +556,56 @@ def resources() -> None:
             click.echo(f"{method:<7}{path:<52} {call}")
 
 
+@main.command()
+@click.argument("resource")
+def describe(resource: str) -> None:
+    """Print what RESOURCE has: its endpoints, attributes (kind, unit, enum, read-only or
+    required on create), relationships, filters with their operators, sorts, includes, report
+    groups and actions, from the SDK's registry."""
+    registry = default_registry()
+    try:
+        spec = registry[resource.removeprefix("reports/")]
+    except UnknownResourceError as exc:
+        raise click.UsageError(str(exc)) from None
+    echo = click.echo
+    echo(f"{spec.name}  (JSON:API type {spec.type}, class pa.models.{spec.class_name}, "
+         f"rate class {spec.rate_class or 'standard'})")
+    if spec.summary:
+        echo(f"  {spec.summary}")
+    echo("\nendpoints:")
+    for method, path, call in spec.endpoints():
+        echo(f"  {method:<7}{path:<48} {call}")
+    required = {name for name, needed in spec.create.items() if needed}
+    echo("\nattributes:")
+    for attr in spec.attributes.values():
+        notes = [attr.kind + (f" of {attr.items}" if attr.items else "")]
+        if attr.unit:
+            notes.append(attr.unit)
+        if attr.enum:
+            notes.append(f"enum {attr.enum}")
+        if attr.readonly:
+            notes.append("read-only")
+        if attr.name in required:
+            notes.append("required on create")
+        echo(f"  {attr.name:<40} {', '.join(notes)}")
+    if spec.relationships:
+        echo("\nrelationships:")
+        for rel in spec.relationships.values():
+            echo(f"  {rel.name:<40} {'to-many ' if rel.many else ''}{rel.type}")
+    if spec.filters:
+        echo("\nfilters (operators):")
+        for flt in spec.filters.values():
+            echo(f"  {flt.name:<40} {flt.kind}: {', '.join(flt.operators)}")
+    for title, names in (("sorts", spec.sorts), ("includes", spec.includes),
+                         ("report groups", spec.groups)):
+        if names:
+            echo(f"\n{title}: {', '.join(sorted(names))}")
+    if spec.actions:
+        echo("\nactions:")
+        for action in spec.actions.values():
+            params = ", ".join(f"{k}: {v}" for k, v in action.params.items())
+            echo(f"  {action.name:<30} {action.method} {action.segment} ({params})")
+
+
 if __name__ == "__main__":  # python -m productive_async._cli
     main()

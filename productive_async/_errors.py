@@ -30,6 +30,7 @@ No exception ever carries the API token: requests are described by method and pa
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -237,7 +238,11 @@ class UnknownResourceError(ProductiveError, KeyError):
         super().__init__(name)
 
     def __str__(self) -> str:
-        return f"unknown resource {self.name!r}; known: {', '.join(self.known)}"
+        close = difflib.get_close_matches(self.name, self.known, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else (
+            f"{len(self.known)} are known")
+        return (f"unknown resource {self.name!r}; {hint} (`productive-async resources` lists "
+                "them all)")
 
 
 class DecodeError(ProductiveError):

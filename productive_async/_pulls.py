@@ -452,10 +452,16 @@ async def pull(
                 boundary = True
         elif state.cursor:
             options["start_after"] = state.cursor
+        include = list(spec.include)
+        if resource.spec.is_report and group and not include:
+            # A report row's relationships are stubs unless included: include the groups so
+            # that each row says what it is grouped by (person, project, ...).
+            include = [g for g in str(group).split(",") if g in resource.spec.includes]
         paginator = resource.list(
             filters=dict(spec.filters) or None, sort=list(spec.sort) or None,
-            include=list(spec.include) or None, group=group, **options,
+            include=include or None, group=group, **options,
         )
+        included_seen: set[tuple[Any, Any]] = set()
         total = _total(spec, state.total_count)
         if count_total and spec.pagination == "cursor":
             total = _total(spec, await resource.count(filters=dict(spec.filters) or None,
@@ -473,6 +479,8 @@ async def pull(
                 data = page.data
                 if spec.max_items is not None:
                     data = data[: max(0, spec.max_items - state.records)]
+                if page.included and include:
+                    data = with_included(data, page.included, spec.fmt, included_seen)
                 chunk = encoder.encode(data)
                 changes: dict[str, Any] = {
                     "pages": state.pages + 1, "records": state.records + len(data),
@@ -494,6 +502,48 @@ async def pull(
         return state
     finally:
         target.close()
+
+
+def with_included(data: list[dict[str, Any]], included: list[dict[str, Any]], fmt: str,
+                  seen: set[tuple[Any, Any]]) -> list[dict[str, Any]]:
+    """What ``--include`` adds to a page's output.
+
+    JSON Lines: each included resource object once per pull (``seen``), as a line after the
+    page's records, marked with ``"meta": {"included": true}`` (a resource object's own
+    ``meta`` member, JSON:API 1.1 "Resource Objects"); a consumer tells the two apart by it.
+    CSV: per record, a ``<relationship>.label`` column for each to-one relationship whose
+    record is included, holding its name (``name``, else first and last name, ``title`` or
+    ``number``)."""
+    by_key = {(obj.get("type"), obj.get("id")): obj for obj in included
+              if isinstance(obj, Mapping)}
+    if fmt != "csv":
+        extra = []
+        for key, obj in by_key.items():
+            if key not in seen:
+                seen.add(key)
+                extra.append({**obj, "meta": {**(obj.get("meta") or {}), "included": True}})
+        return [*data, *extra]
+    rows = []
+    for obj in data:
+        labels: dict[str, Any] = {}
+        for name, rel in (obj.get("relationships") or {}).items():
+            target = rel.get("data") if isinstance(rel, Mapping) else None
+            if isinstance(target, Mapping):
+                related = by_key.get((target.get("type"), target.get("id")))
+                if related is not None:
+                    labels[f"{name}.label"] = _label(related)
+        if labels:
+            obj = {**obj, "attributes": {**(obj.get("attributes") or {}), **labels}}
+        rows.append(obj)
+    return rows
+
+
+def _label(obj: Mapping[str, Any]) -> Any:
+    attributes = obj.get("attributes") or {}
+    if attributes.get("name"):
+        return attributes["name"]
+    full = " ".join(str(attributes[k]) for k in ("first_name", "last_name") if attributes.get(k))
+    return full or attributes.get("title") or attributes.get("number") or obj.get("id")
 
 
 def _complete(spec: PullSpec, state: PullState) -> bool:

@@ -62,8 +62,9 @@ def test_pull_report_with_a_group_param(runner: CliRunner, tmp_path: Path) -> No
     result = runner.invoke(main, ["pull", "reports/time_reports", "--sandbox", "-q",
                                   "--param", "group=person", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert rows and all(r["type"] == "time_reports" for r in rows)
+    objects = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = [o for o in objects if o["type"] == "time_reports"]
+    assert rows and all(o["type"] == "people" for o in objects if o not in rows)  # included
     # every time entry of the demo data (20,000 generated + the README's) counted once
     assert sum(r["attributes"]["count"] for r in rows) == len(generate(0)["time_entries"])
 

@@ -429,8 +429,11 @@ def _pull_time_entries(done: Done, box: sandbox.Sandbox) -> None:
 
 @command_check("productive-async pull reports/time_reports")
 def _pull_time_reports(done: Done, box: sandbox.Sandbox) -> None:
-    rows = [json.loads(line) for line in (done.cwd / "by_person.jsonl").read_text().splitlines()]
-    assert rows and all(r["type"] == "time_reports" for r in rows)
+    lines = (done.cwd / "by_person.jsonl").read_text().splitlines()
+    objects = [json.loads(line) for line in lines]
+    rows = [o for o in objects if o["type"] == "time_reports"]
+    people = {o["id"] for o in objects if o["type"] == "people"}  # the groups, included
+    assert rows and all(r["relationships"]["person"]["data"]["id"] in people for r in rows)
     assert sum(r["attributes"]["count"] for r in rows) == len(box.store.table("time_entries"))
 
 
