@@ -16,6 +16,7 @@ import contextlib
 import csv
 import io
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -403,6 +404,8 @@ def pull(
     )
     console = Console(stderr=True)
     out = Path(out_path) if to_file and out_path is not None else None
+    if out is not None:
+        _check_writable(out)  # before the sandbox starts or a request is sent
     try:
         with _logging_to(console):
             state = asyncio.run(run_pull(connection, job, out, make_encoder, resume=resume,
@@ -489,6 +492,10 @@ def export(
             check_export_resume(directory, jobs_specs)
         except ResumeError as exc:
             raise click.UsageError(terminal_text(exc)) from None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)  # the export's own directory
+    except OSError as exc:
+        raise click.UsageError(f"--out-dir {directory}: {exc.strerror}") from None
     console = Console(stderr=True)
     report = ExportReport(directory, jobs_specs)
     interrupted = False
@@ -554,6 +561,18 @@ def resources() -> None:
     for spec in sorted(default_registry(), key=lambda s: s.path):
         for method, path, call in spec.endpoints():
             click.echo(f"{method:<7}{path:<52} {call}")
+
+
+def _check_writable(out: Path) -> None:
+    """Exit 2 with one line when ``out`` cannot be written (no such directory, a directory,
+    no permission)."""
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise click.UsageError(f"--out {out}: is a directory")
+    if not parent.is_dir():
+        raise click.UsageError(f"--out {out}: no directory {parent}")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise click.UsageError(f"--out {out}: not writable")
 
 
 @main.command()

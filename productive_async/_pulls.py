@@ -224,7 +224,6 @@ class _Output:
             if not path.exists():
                 raise ResumeError(f"{path} is missing: start again without --resume")
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
             self.state = PullState(spec.fingerprint())
         # Opened without truncating, locked, then cut: a second pull into the same file
         # (the same command run twice) is refused before it changes a byte.

@@ -74,3 +74,15 @@ def test_a_misspelled_resource_gets_a_did_you_mean_and_exit_2() -> None:
         assert result.exit_code == 2
         assert "did you mean 'invoices'" in result.output
         assert "time_entries" not in result.output  # not the whole list
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2_before_anything(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no" / "such" / "x.jsonl"
+    result = CliRunner().invoke(main, ["pull", "invoices", "--sandbox", "--out", str(missing)])
+    assert result.exit_code == 2
+    assert f"no directory {missing.parent}" in result.output
+    assert "starting the sandbox" not in result.output and not missing.parent.exists()
+    result = CliRunner().invoke(main, ["pull", "invoices", "--sandbox", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory" in result.output
