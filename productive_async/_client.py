@@ -208,10 +208,6 @@ class Productive(Collections):
         method = method.upper()
         if method not in _METHODS:
             raise InvalidRequestError(f"method must be one of {sorted(_METHODS)}, not {method!r}")
-        if "://" in path or path.startswith("/") or ".." in path.split("/"):
-            raise InvalidRequestError(
-                f"path {path!r} must be relative to the base URL ({self.base_url})"
-            )
         pairs: Sequence[tuple[str, str]]
         if params is None:
             pairs = ()
