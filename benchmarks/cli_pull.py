@@ -47,6 +47,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import records  # the bare consumers' schedule (benchmarks/records.py)
 from rich.console import Console
 
 import productive_async as pa
@@ -66,12 +67,6 @@ async def bare(base: str, out: Path, prefetch: int) -> int:
     async with aiohttp.ClientSession(headers=HEADERS,
                                      connector=aiohttp.TCPConnector(limit=100)) as session:
 
-        async def fetch(number: int) -> Any:
-            params = {"page[number]": str(number), "page[size]": str(PAGE_SIZE)}
-            async with session.get(url, params=params) as response:
-                response.raise_for_status()
-                return orjson.loads(await response.read())
-
         with out.open("wb") as handle:
 
             def write(document: Any) -> None:
@@ -81,16 +76,7 @@ async def bare(base: str, out: Path, prefetch: int) -> int:
                 handle.flush()
                 count += len(data)
 
-            first = await fetch(1)
-            write(first)
-            total_pages = int(first["meta"]["total_pages"])
-            pending: dict[int, asyncio.Task[Any]] = {}
-            following = 2
-            for number in range(2, total_pages + 1):
-                while following <= total_pages and len(pending) < prefetch:
-                    pending[following] = asyncio.create_task(fetch(following))
-                    following += 1
-                write(await pending.pop(number))
+            await records.bare_pull(session, url, write, prefetch=prefetch)
     return count
 
 

@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import records  # the seed invoice and its pages
@@ -62,33 +61,19 @@ async def _bare(base: str, pages: int, prefetch: int, include: bool = False) -> 
     count = 0
     async with aiohttp.ClientSession() as session:
 
-        async def fetch(number: int) -> Any:
-            params = {"page[number]": str(number), "page[size]": str(PAGE_SIZE)}
-            if include:
-                params["include"] = "company"
-            async with session.get(f"{base}invoices", params=params) as response:
-                response.raise_for_status()
-                return orjson.loads(await response.read())
-
         def consume(document: Any) -> None:
             nonlocal count
             for resource_object in document["data"]:
                 _fields(resource_object)
                 count += 1
 
-        consume(await fetch(1))
-        pending: dict[int, asyncio.Task[Any]] = {}
-        following = 2
-        for number in range(2, pages + 1):
-            while following <= pages and len(pending) < prefetch:
-                pending[following] = asyncio.create_task(fetch(following))
-                following += 1
-            consume(await pending.pop(number))
+        await records.bare_pull(session, f"{base}invoices", consume, prefetch=prefetch,
+                                pages=pages, params={"include": "company"} if include else None)
     return count
 
 
-async def _sdk(base: str, prefetch: int | None, include: bool = False,
-               max_items: int | None = None) -> int:
+async def _sdk(base: str, prefetch: int, include: bool = False,
+               max_items: int = PAGE_SIZE) -> int:
     count = 0
     async with pa.Productive("t", "1", base_url=base,
                              rate_limits=pa.RateLimits.unlimited()) as client:

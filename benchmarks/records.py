@@ -182,18 +182,37 @@ Result = tuple[int, int, float]
 _MASK = (1 << 64) - 1
 
 
+async def bare_pull(session: aiohttp.ClientSession, url: str, consume: Callable[[Any], None],
+                    *, prefetch: int, pages: int | None = None,
+                    params: dict[str, str] | None = None) -> None:
+    """The bare consumers' schedule (what a hand-written client does): page 1, then up to
+    ``prefetch`` pages in flight, each parsed with ``orjson.loads`` as it arrives and handed to
+    ``consume`` in page order. ``pages``: how many (default: page 1's ``meta.total_pages``)."""
+
+    async def fetch(number: int) -> Any:
+        query = {**(params or {}), "page[number]": str(number), "page[size]": str(PAGE_SIZE)}
+        async with session.get(url, params=query) as response:
+            response.raise_for_status()
+            return orjson.loads(await response.read())
+
+    first = await fetch(1)
+    consume(first)
+    total = pages if pages is not None else int(first["meta"]["total_pages"])
+    pending: dict[int, asyncio.Task[Any]] = {}
+    following = 2
+    for number in range(2, total + 1):
+        while following <= total and len(pending) < prefetch:
+            pending[following] = asyncio.create_task(fetch(following))
+            following += 1
+        consume(await pending.pop(number))
+
+
 async def bare(base: str, prefetch: int) -> Result:
     """aiohttp + orjson: page 1, then ``prefetch`` pages in flight, read in page order."""
     started = time.perf_counter()
     url = f"{base}invoices"
     count = checksum = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
-
-        async def fetch(number: int) -> Any:
-            params = {"page[number]": str(number), "page[size]": str(PAGE_SIZE)}
-            async with session.get(url, params=params) as response:
-                response.raise_for_status()
-                return orjson.loads(await response.read())
 
         def consume(document: Any) -> None:
             nonlocal count, checksum
@@ -204,16 +223,7 @@ async def bare(base: str, prefetch: int) -> Result:
                 checksum = (checksum + hash(key)) & _MASK
                 count += 1
 
-        first = await fetch(1)
-        consume(first)
-        total_pages = int(first["meta"]["total_pages"])
-        pending: dict[int, asyncio.Task[Any]] = {}
-        following = 2
-        for number in range(2, total_pages + 1):
-            while following <= total_pages and len(pending) < prefetch:
-                pending[following] = asyncio.create_task(fetch(following))
-                following += 1
-            consume(await pending.pop(number))
+        await bare_pull(session, url, consume, prefetch=prefetch)
         elapsed = time.perf_counter() - started
     return count, checksum, elapsed
 
