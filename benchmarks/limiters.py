@@ -44,17 +44,6 @@ except ImportError:  # pragma: no cover - a message instead of a traceback
     sys.exit('benchmarks/limiters.py needs aiolimiter: pip install -e ".[bench]"')
 
 
-def most_sent_in_window(times: Sequence[float], seconds: float) -> int:
-    """The most arrivals within any window [t, t + seconds)."""
-    ordered = sorted(times)
-    best = start = 0
-    for end in range(len(ordered)):
-        while ordered[end] - ordered[start] >= seconds:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 async def work(url: str, limiter_name: str, rate: pa.Rate, workload: str, size: int
                ) -> tuple[float, int]:
     """Run one workload; returns (seconds, records received)."""
@@ -113,7 +102,7 @@ def run_alone(limiter_name: str, rate: pa.Rate, size: int) -> dict[str, str]:
         "limiter": limiter_name,
         "limit": f"{rate.requests}/{rate.seconds:g} s",
         "429s": "-",
-        "most in one window": str(most_sent_in_window(granted, rate.seconds)),
+        "most in one window": str(sandbox.max_in_window(granted, rate.seconds)),
         "records": "-",
         "time s": f"{elapsed:.2f}",
         "ideal s": f"{ideal:.2f}",
@@ -146,7 +135,7 @@ def run(limiter_name: str, rate: pa.Rate, workload: str, size: int, latency: flo
         "limiter": limiter_name,
         "limit": f"{rate.requests}/{rate.seconds:g} s",
         "429s": str(log.count(429)),
-        "most in one window": str(most_sent_in_window([e[0] for e in log.entries],
+        "most in one window": str(sandbox.max_in_window([e[0] for e in log.entries],
                                                              rate.seconds)),
         "records": str(received),
         "time s": f"{elapsed:.2f}",

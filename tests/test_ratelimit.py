@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import pytest
 
 import productive_async as pa
 from productive_async._ratelimit import RateGate, Slot
-
-
-def max_in_window(times: Iterable[float], seconds: float) -> int:
-    """The most events within any half-open window [t, t + seconds)."""
-    ordered = sorted(times)
-    best = start = 0
-    for end in range(len(ordered)):
-        while ordered[end] - ordered[start] >= seconds:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
+from productive_async.sandbox import max_in_window
 
 
 def most_a_server_can_see(requests: Sequence[tuple[float, float]], seconds: float) -> int:

@@ -37,6 +37,7 @@ from ._server import (
     Faults,
     RequestLog,
     SandboxServer,
+    max_in_window,
 )
 from ._store import Record, Store
 
@@ -47,6 +48,7 @@ __all__ = [
     "RequestLog",
     "Sandbox",
     "Store",
+    "max_in_window",
     "serve",
 ]
 

@@ -116,13 +116,21 @@ class RequestLog:
     def max_in_window(self, seconds: float, path_prefix: str = "") -> int:
         """The most requests kept (any status but 429) that arrived within any ``seconds``
         window."""
-        times = [e[0] for e in self.entries if e[2].startswith(path_prefix) and e[3] != 429]
-        best, start = 0, 0
-        for end in range(len(times)):
-            while times[end] - times[start] >= seconds:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return max_in_window(
+            [e[0] for e in self.entries if e[2].startswith(path_prefix) and e[3] != 429],
+            seconds)
+
+
+def max_in_window(times: Iterable[float], seconds: float) -> int:
+    """The most of ``times`` (seconds, any order) within any half-open window
+    ``[t, t + seconds)``: what a server enforcing "N per ``seconds``" would count."""
+    ordered = sorted(times)
+    best = start = 0
+    for end in range(len(ordered)):
+        while ordered[end] - ordered[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 class _Window:
