@@ -41,14 +41,16 @@ import multiprocessing
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
+from typing import TypeVar
 
 import productive_async as pa
 from productive_async import sandbox
 
 PAGE_SIZE = 200
+T = TypeVar("T")
 
 
 @dataclass
@@ -136,11 +138,11 @@ async def pull(url: str, scenario: Scenario, prefetch: int | None
         return time.perf_counter() - started, ids, client.time_entries._prefetch(prefetch)
 
 
-def run(scenario: Scenario, pages: int, latency: float, prefetch: int | None
-        ) -> dict[str, str]:
-    if scenario.burst:
-        pages = scenario.burst
-    total = pages if scenario.burst else pages * PAGE_SIZE
+def served(scenario: Scenario, total: int, latency: float, work: Callable[[str], T]
+           ) -> tuple[T, sandbox.RequestLog]:
+    """Run ``work(base_url)`` against a sandbox of ``total`` records in a child process with
+    ``scenario``'s limits and ``latency`` seconds per answer; its result and the server's
+    request log."""
     ready_parent, ready_child = multiprocessing.Pipe()
     done_parent, done_child = multiprocessing.Pipe()
     server = multiprocessing.Process(
@@ -148,14 +150,24 @@ def run(scenario: Scenario, pages: int, latency: float, prefetch: int | None
     )
     server.start()
     try:
-        url = ready_parent.recv()
-        elapsed, ids, used = asyncio.run(pull(url, scenario, scenario.prefetch or prefetch))
+        result = work(ready_parent.recv())
         done_parent.send("done")
         log = sandbox.RequestLog(done_parent.recv())
     finally:
         server.join(timeout=10)
         if server.is_alive():
             server.kill()
+    return result, log
+
+
+def run(scenario: Scenario, pages: int, latency: float, prefetch: int | None
+        ) -> dict[str, str]:
+    if scenario.burst:
+        pages = scenario.burst
+    total = pages if scenario.burst else pages * PAGE_SIZE
+    (elapsed, ids, used), log = served(
+        scenario, total, latency,
+        lambda url: asyncio.run(pull(url, scenario, scenario.prefetch or prefetch)))
     rates = list(scenario.rates.values())
     ideal = ideal_seconds(pages, rates, latency, first_alone=not scenario.burst)
     exact = ideal_seconds(pages, rates, latency, first_alone=not scenario.burst, exact=True)

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import sys
 import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from bulk_pull import PAGE_SIZE, Scenario, _serve, ideal_seconds, table
+from bulk_pull import PAGE_SIZE, Scenario, ideal_seconds, served, table
 
 import productive_async as pa
 from productive_async import sandbox
@@ -114,21 +113,9 @@ def run(limiter_name: str, rate: pa.Rate, workload: str, size: int, latency: flo
         ) -> dict[str, str]:
     total = size if workload == "burst" else size * PAGE_SIZE
     scenario = Scenario(workload, {"standard": rate})
-    ready_parent, ready_child = multiprocessing.Pipe()
-    done_parent, done_child = multiprocessing.Pipe()
-    server = multiprocessing.Process(
-        target=_serve, args=(scenario, total, latency, 0, ready_child, done_child), daemon=True
-    )
-    server.start()
-    try:
-        url = ready_parent.recv()
-        elapsed, received = asyncio.run(work(url, limiter_name, rate, workload, size))
-        done_parent.send("done")
-        log = sandbox.RequestLog(done_parent.recv())
-    finally:
-        server.join(timeout=10)
-        if server.is_alive():
-            server.kill()
+    (elapsed, received), log = served(
+        scenario, total, latency,
+        lambda url: asyncio.run(work(url, limiter_name, rate, workload, size)))
     ideal = ideal_seconds(size, [rate], latency, first_alone=workload == "pull")
     return {
         "workload": f"{workload} ({size} {'calls at once' if workload == 'burst' else 'pages'})",
