@@ -585,12 +585,9 @@ def _check_boundary(path: str, state: PullState, page: RawPage) -> None:
 
 def rate_limit_wait(client: Productive, rate_class: str | None = None) -> float | None:
     """Seconds until the client's rate gate lets the next request of ``rate_class`` through
-    (0.0: now), from its windows and 429 pauses; ``None`` when the gate cannot tell. Reads the
-    gate's state only: nothing is taken or changed."""
-    try:
-        wait = client.gate.free_in(rate_class)
-    except (AttributeError, TypeError, RuntimeError):
-        return None
+    (0.0: now), from its windows and 429 pauses; ``None`` while every slot is in flight (the
+    wait depends on answers still to come). Nothing is taken (:meth:`RateGate.free_in`)."""
+    wait = client.gate.free_in(rate_class)
     return None if math.isinf(wait) else wait
 
 
