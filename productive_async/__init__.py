@@ -34,6 +34,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     ProductiveError,
+    RateBackendError,
     RateLimitError,
     ServerError,
     TransportError,
@@ -51,6 +52,7 @@ from ._models import (
     Ref,
 )
 from ._ratelimit import Rate, RateLimits
+from ._redis import RedisBackend
 from ._registry import Registry, ResourceSpec, default_registry
 from ._transport import DEFAULT_BASE_URL, ResponseInfo, RetryPolicy, Timeouts
 
@@ -93,10 +95,12 @@ __all__ = [
     "Productive",
     "ProductiveError",
     "Rate",
+    "RateBackendError",
     "RateLimitError",
     "RateLimits",
     "RawPage",
     "Record",
+    "RedisBackend",
     "Ref",
     "Registry",
     "ResourceBase",

@@ -15,7 +15,8 @@ from ._custom_fields import CustomFieldCache
 from ._engine import Context, ResourceClient
 from ._errors import InvalidRequestError
 from ._jsonapi import Document, encode_params, parse_document
-from ._ratelimit import RateGate, RateLimits
+from ._ratelimit import Gate, RateGate, RateLimits
+from ._redis import RedisBackend
 from ._registry import Registry, default_registry
 from ._transport import (
     DEFAULT_BASE_URL,
@@ -54,7 +55,10 @@ class Productive(Collections):
     parameter, filter, operator, sort key, include path or report group the registry does not
     know raises :class:`InvalidRequestError` before sending; ``False`` sends such names anyway,
     for API additions newer than the SDK); ``max_response_bytes`` (default 64 MiB: a larger
-    answer, counted after gzip inflation, raises :class:`TransportError` while it is read).
+    answer, counted after gzip inflation, raises :class:`TransportError` while it is read);
+    ``rate_backend`` (a :class:`RedisBackend`: the rate budget is shared, through Redis, with
+    every process and machine using the same backend, token and organization; without it the
+    limits are kept in this process only).
 
     Use ``async with Productive(...) as client:`` or call :meth:`close`.
     Raises :class:`InvalidRequestError` for a missing token or organization id, one with
@@ -76,6 +80,7 @@ class Productive(Collections):
         registry: Registry | None = None,
         strict: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        rate_backend: RedisBackend | None = None,
     ) -> None:
         token = token or os.environ.get("PRODUCTIVE_API_TOKEN")
         if organization_id is None or str(organization_id) == "":
@@ -91,7 +96,12 @@ class Productive(Collections):
         self.registry = registry or default_registry()
         self.rate_limits = rate_limits or RateLimits()
         clock = clock or LoopClock()
-        self.gate = RateGate(self.rate_limits, clock)
+        if rate_backend is not None and not isinstance(rate_backend, RedisBackend):
+            raise InvalidRequestError(
+                f"rate_backend must be a RedisBackend, not {type(rate_backend).__name__}")
+        self.gate: Gate = (
+            RateGate(self.rate_limits, clock) if rate_backend is None
+            else rate_backend._gate(self.rate_limits, token, str(organization_id), clock))
         self._transport = Transport(
             base_url=base_url,
             token=token,

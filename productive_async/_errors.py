@@ -13,6 +13,7 @@
     │   ├── RateLimitError               429 too many requests / server time limit exceeded
     │   └── ServerError                  5xx
     ├── TransportError                   connection failures and timeouts (no answer)
+    ├── RateBackendError                 the shared rate budget (Redis) could not be reached
     ├── InvalidRequestError              the call was rejected before sending (bad filter shape,
     │                                    unknown operator, unknown action ...); also a ValueError
     ├── UnknownResourceError             no such collection in the registry; also a KeyError
@@ -223,6 +224,13 @@ class TransportError(ProductiveError):
         self.sent = sent
         self.retryable = retryable
         super().__init__(f"{method} {path}: {message}")
+
+
+class RateBackendError(ProductiveError):
+    """The shared rate budget (a :class:`~productive_async.RedisBackend`) could not be
+    reached, and its ``on_unavailable`` policy says not to go on without it (``"raise"`` at
+    once, ``"wait"`` after its bound). Nothing was sent. The message names the Redis address
+    (without a password) and the cause."""
 
 
 class InvalidRequestError(ProductiveError, ValueError):

@@ -40,6 +40,7 @@ import contextlib
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 import attrs
 
@@ -78,6 +79,11 @@ class Rate:
 
 _CLASSES = ("standard", "organization", "reports", "contract_generation", "salaries")
 
+#: The classes Productive counts per API token; the others are counted per organization
+#: (``organization`` by definition; contract generation and salary writes are not documented
+#: as per token, so they are shared by all tokens of an organization, the safe reading).
+PER_TOKEN_CLASSES = frozenset({"standard", "reports"})
+
 
 @attrs.frozen
 class RateLimits:
@@ -86,6 +92,8 @@ class RateLimits:
     ``standard``: per token, every request. ``organization``: per organization, every request.
     ``reports``: ``/reports/*``. ``contract_generation``: ``POST /contracts/{id}/generate``.
     ``salaries``: salary writes. ``None`` switches a class off (e.g. for a mock server).
+    ``standard`` and ``reports`` are counted per token, the others per organization (what
+    matters when several tokens share a :class:`~productive_async.RedisBackend`).
     """
 
     standard: Rate | None = Rate(100, 10)
@@ -111,6 +119,56 @@ class RateLimits:
         return {
             name: rate for name in _CLASSES if (rate := getattr(self, name)) is not None
         }
+
+    def scaled(self, share: float) -> RateLimits:
+        """These limits with ``share`` (0 < share <= 1) of each class's requests, at least
+        one per window (a process's part of a shared budget)."""
+        return RateLimits(**{
+            name: None if (rate := getattr(self, name)) is None
+            else attrs.evolve(rate, requests=max(1, math.floor(rate.requests * share)))
+            for name in _CLASSES
+        })
+
+
+def classes_for(rate_class: str | None) -> tuple[str, ...]:
+    """The classes a request of ``rate_class`` belongs to: ``standard``, ``organization`` and
+    its own class if any."""
+    names = ("standard", "organization")
+    return (*names, rate_class) if rate_class else names
+
+
+def class_matching(limits: RateLimits, limit: int | None, period: float | None) -> str | None:
+    """The class of ``limits`` whose rate is ``limit`` requests per ``period`` seconds (the
+    ``limit``/``period`` members of a 429 body), or None."""
+    if limit is None or period is None:
+        return None
+    for name, rate in limits.as_dict().items():
+        if rate.requests == limit and math.isclose(rate.seconds, period):
+            return name
+    return None
+
+
+class Gate(Protocol):
+    """What the transport needs of a rate gate: :class:`RateGate` (one process) or the gate
+    of a :class:`~productive_async.RedisBackend` (shared by processes)."""
+
+    limits: RateLimits
+
+    def classes_for(self, rate_class: str | None) -> tuple[str, ...]: ...
+
+    async def acquire(self, classes: Iterable[str]) -> Slot: ...
+
+    def release(self, slot: Slot, at: float | None = None) -> None: ...
+
+    def pause(self, classes: Iterable[str], until: float) -> None: ...
+
+    def class_matching(self, limit: int | None, period: float | None) -> str | None: ...
+
+    def free_in(self, rate_class: str | None = None) -> float: ...
+
+    def close(self) -> None: ...
+
+    async def wait_closed(self) -> None: ...
 
 
 class SlidingWindow:
@@ -213,8 +271,7 @@ class RateGate:
         """The classes a request of ``rate_class`` belongs to: ``standard``, ``organization``
         and its own class if any. A class without a configured :class:`Rate` takes no slot but
         can still be paused by a 429."""
-        names = ("standard", "organization")
-        return (*names, rate_class) if rate_class else names
+        return classes_for(rate_class)
 
     async def acquire(self, classes: Iterable[str]) -> Slot:
         """Wait for a slot in every class of ``classes``; returns the :class:`Slot`, which the
@@ -263,6 +320,14 @@ class RateGate:
             self.paused_until[name] = max(self.paused_until.get(name, -math.inf), until)
         self._dispatch()
 
+    def fill(self, at: float) -> None:
+        """Count every window as full, with requests answered at monotonic time ``at``
+        (seconds): nothing more is granted before ``at + T + margin``. For a gate taking over
+        from a shared budget whose recent use it cannot see."""
+        for window in self.windows.values():
+            window.answered.extend([at] * window.rate.requests)
+        self._dispatch()
+
     def close(self) -> None:
         """Fail every waiting :meth:`acquire` at once, and every later one, with
         :class:`~productive_async.InvalidRequestError` ("the client is closed")."""
@@ -275,12 +340,10 @@ class RateGate:
 
     def class_matching(self, limit: int | None, period: float | None) -> str | None:
         """The class whose rate is ``limit`` requests per ``period`` seconds (a 429 body)."""
-        if limit is None or period is None:
-            return None
-        for name, window in self.windows.items():
-            if window.rate.requests == limit and math.isclose(window.rate.seconds, period):
-                return name
-        return None
+        return class_matching(self.limits, limit, period)
+
+    async def wait_closed(self) -> None:
+        """Nothing to wait for: the gate holds no connection (see :meth:`close`)."""
 
     # ------------------------------------------------------------------ internals
 

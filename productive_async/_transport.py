@@ -61,7 +61,7 @@ from ._errors import (
     error_class_for,
     parse_error_document,
 )
-from ._ratelimit import RateGate
+from ._ratelimit import Gate
 
 log = logging.getLogger("productive_async")
 
@@ -307,7 +307,7 @@ class Transport:
         base_url: str,
         token: str,
         organization_id: str,
-        gate: RateGate,
+        gate: Gate,
         clock: Clock,
         retry: RetryPolicy,
         timeouts: Timeouts,
@@ -407,6 +407,7 @@ class Transport:
             return
         self._closed = True
         self.gate.close()
+        await self.gate.wait_closed()
         if self._session is not None and self._owns_session and not self._session.closed:
             await self._session.close()
         self._session = None

@@ -1,0 +1,677 @@
+"""One token's rate budget shared by every process and machine, through Redis.
+
+Productive counts requests per token and per organization on the server (the API reference,
+"Rate limits"), so every process using a token spends one budget. :class:`RedisBackend` keeps
+that budget in Redis, as the sliding-window logs of :mod:`._ratelimit` kept in sorted sets:
+
+- A request takes all of its classes (``standard``, ``organization`` and its own class, if
+  any) in one atomic step, a Lua script (``_ACQUIRE``) that reads Redis's own clock (``TIME``),
+  drops each log's entries older than ``T + margin``, and either adds the request to every log
+  with that stamp or answers "wait N microseconds" (the time until the oldest entry that
+  blocks leaves its window, or until a 429 pause ends). Processes compare no clocks: they
+  only measure durations locally, so a process whose clock is off takes no more than its share.
+- The send-time rule: a request must leave within half the margin of its stamp. The process
+  times the round trip from before the script was sent to the moment the request is handed to
+  the HTTP client; when that is longer (a busy event loop, a slow Redis), the slot is retaken:
+  the old entry is removed and the script runs again, in one step.
+- A 429 in any process writes a pause for the class (``_PAUSE``), never earlier than one that
+  is there, and every process waits for it.
+- Keys are ``<key_prefix>{org:<id>}:...``: one Redis Cluster hash slot per organization, so one
+  script can touch every key of a request. The per-token classes carry a SHA-256 digest of the
+  token, never the token. Every key expires on its own one window after its last write.
+- A process that dies holding a slot leaves its stamp in the log for one window: the slot is
+  lost for that window, and nothing is ever admitted over the limit because of it.
+
+When Redis cannot be reached the policy ``on_unavailable`` decides: ``"local"`` goes on with an
+in-process :class:`~._ratelimit.RateGate` at ``local_share`` of each rate (its windows start
+full, so the first fallback requests wait one window), warns once per outage, probes Redis
+every ``probe_interval`` seconds and, when it answers, writes the requests sent meanwhile into
+the logs (``_RECORD``) before going back; ``"wait"`` waits for Redis up to ``max_wait`` seconds
+and then raises :class:`~productive_async.RateBackendError`; ``"raise"`` raises it at once.
+Every Redis command is bounded by ``timeout`` seconds (connecting and answering) and is never
+retried behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import importlib
+import itertools
+import logging
+import math
+import os
+from collections import deque
+from collections.abc import Awaitable, Iterable
+from typing import TYPE_CHECKING, Any, Literal
+
+from yarl import URL
+
+from ._clock import Clock
+from ._errors import InvalidRequestError, RateBackendError
+from ._ratelimit import (
+    PER_TOKEN_CLASSES,
+    RateGate,
+    RateLimits,
+    Slot,
+    _closed_error,
+    class_matching,
+    classes_for,
+)
+
+if TYPE_CHECKING:
+    import redis.asyncio
+
+    RedisClient = redis.asyncio.Redis | redis.asyncio.RedisCluster
+
+log = logging.getLogger("productive_async")
+
+OnUnavailable = Literal["local", "wait", "raise"]
+
+#: KEYS: a log and a pause key per class. ARGV: the new member, a member to remove first
+#: ("" for none: a retake), then per class its limit (0: no log, a pause only) and its window
+#: plus margin in microseconds. Returns {1, 0} (granted and stamped) or {0, wait microseconds}.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local member, old = ARGV[1], ARGV[2]
+local classes = #KEYS / 2
+local wait = 0
+for i = 1, classes do
+  local log, pause = KEYS[2 * i - 1], KEYS[2 * i]
+  local limit, span = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  if old ~= '' then redis.call('ZREM', log, old) end
+  local paused = tonumber(redis.call('GET', pause) or '0') - now
+  if paused > wait then wait = paused end
+  if limit > 0 then
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', string.format('%.0f', now - span))
+    local count = redis.call('ZCARD', log)
+    if count >= limit then
+      local blocking = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
+      local free = tonumber(blocking[2]) + span - now
+      if free > wait then wait = free end
+    end
+  end
+end
+if wait > 0 then return {0, wait} end
+local stamp = string.format('%.0f', now)
+for i = 1, classes do
+  local limit, span = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  if limit > 0 then
+    redis.call('ZADD', KEYS[2 * i - 1], stamp, member)
+    redis.call('PEXPIRE', KEYS[2 * i - 1], math.ceil(span / 1000) + 1000)
+  end
+end
+return {1, 0}
+"""
+
+#: KEYS: pause keys. ARGV[1]: the pause in microseconds from now. A pause is only ever
+#: lengthened. Returns 1.
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local duration = tonumber(ARGV[1])
+local until_ = now + duration
+for i = 1, #KEYS do
+  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if until_ > current then
+    redis.call('SET', KEYS[i], string.format('%.0f', until_), 'PX',
+               math.ceil(duration / 1000) + 1)
+  end
+end
+return 1
+"""
+
+#: KEYS: logs. ARGV: each log's window plus margin in microseconds, then pairs of member and
+#: age in microseconds (requests sent by the local fallback while Redis was away). Returns
+#: the number of entries written.
+_RECORD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local written = 0
+for i = #KEYS + 1, #ARGV, 2 do
+  local stamp = now - tonumber(ARGV[i + 1])
+  for k = 1, #KEYS do
+    local span = tonumber(ARGV[k])
+    if stamp > now - span then
+      redis.call('ZADD', KEYS[k], string.format('%.0f', stamp), ARGV[i])
+      redis.call('PEXPIRE', KEYS[k], math.ceil(span / 1000) + 1000)
+      written = written + 1
+    end
+  end
+end
+return written
+"""
+
+#: KEYS: logs. ARGV[1]: a member to remove (a slot given back). Returns 1.
+_GIVE_BACK = """
+for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return 1
+"""
+
+
+class _Unavailable(Exception):
+    """Redis did not answer (internal; turned into the policy's behaviour)."""
+
+
+def _address(url: str) -> str:
+    """A Redis URL without its password (in the userinfo or the query)."""
+    parsed = URL(url)
+    if parsed.password is not None:
+        parsed = parsed.with_password("***")
+    if "password" in parsed.query:
+        parsed = parsed.update_query(password="***")
+    return str(parsed)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(b"productive-async token:" + token.encode()).hexdigest()[:16]
+
+
+class RedisBackend:
+    """A rate budget in Redis, shared by every client (process, machine) that uses it:
+    ``pa.Productive(token, org, rate_backend=pa.RedisBackend("redis://host:6379/0"))``.
+
+    ``connection``: a ``redis://``, ``rediss://`` or ``unix://`` URL (the SDK opens the connection,
+    with ``timeout`` on connecting and on every answer and no retries, and closes it with the
+    last client using it), or your own ``redis.asyncio.Redis`` / ``RedisCluster`` (yours: the
+    SDK never closes it; each command is still bounded by ``timeout``).
+
+    ``key_prefix`` (default ``"productive-async:"``) starts every key; keys are
+    ``<key_prefix>{org:<organization id>}:<scope>:<class>``, where the scope is ``org`` or, for
+    the per-token classes (``standard``, ``reports``), ``token:<digest of the token>``.
+
+    ``on_unavailable``: what a request does when Redis does not answer within ``timeout``:
+    ``"local"`` (default) goes on with this process's own limiter at ``local_share`` (default
+    0.25: set it to 1 / number of processes) of each rate, logs one warning per outage, probes
+    Redis every ``probe_interval`` seconds (default 1.0) and writes the requests sent meanwhile
+    into Redis when it is back; ``"wait"`` waits for Redis up to ``max_wait`` seconds (default
+    30) and then raises :class:`~productive_async.RateBackendError`; ``"raise"`` raises it at
+    once. ``timeout`` is in seconds (default 0.5).
+
+    ``stats`` counts, for all clients using this backend: ``calls`` (Redis round trips),
+    ``grants``, ``waits`` (answers "wait"), ``retakes`` (send-time rule), ``fallback_grants``,
+    ``outages``, ``recorded`` (fallback requests written back).
+
+    Raises :class:`~productive_async.InvalidRequestError` when redis-py is not installed
+    (``pip install 'productive-async[redis]'``) or for an invalid option.
+    """
+
+    def __init__(
+        self,
+        connection: str | RedisClient,
+        *,
+        key_prefix: str = "productive-async:",
+        on_unavailable: OnUnavailable = "local",
+        local_share: float = 0.25,
+        timeout: float = 0.5,
+        max_wait: float = 30.0,
+        probe_interval: float = 1.0,
+    ) -> None:
+        try:
+            importlib.import_module("redis.asyncio")
+        except ImportError:
+            raise InvalidRequestError(
+                "RedisBackend needs redis-py: pip install 'productive-async[redis]'") from None
+        if on_unavailable not in ("local", "wait", "raise"):
+            raise InvalidRequestError(
+                f"on_unavailable must be 'local', 'wait' or 'raise', not {on_unavailable!r}")
+        for name, value in (("timeout", timeout), ("max_wait", max_wait),
+                            ("probe_interval", probe_interval)):
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not 0 < value < math.inf:
+                raise InvalidRequestError(f"{name} must be a number of seconds > 0, "
+                                          f"not {value!r}")
+        if isinstance(local_share, bool) or not isinstance(local_share, int | float) \
+                or not 0 < local_share <= 1:
+            raise InvalidRequestError(f"local_share must be > 0 and <= 1, not {local_share!r}")
+        if not isinstance(key_prefix, str) or "{" in key_prefix or "}" in key_prefix:
+            raise InvalidRequestError(
+                f"key_prefix must be a string without braces (they would change the Redis "
+                f"Cluster hash tag), not {key_prefix!r}")
+        self.key_prefix = key_prefix
+        self.on_unavailable: OnUnavailable = on_unavailable
+        self.local_share = float(local_share)
+        self.timeout = float(timeout)
+        self.max_wait = float(max_wait)
+        self.probe_interval = float(probe_interval)
+        self.stats: dict[str, int] = dict.fromkeys(
+            ("calls", "grants", "waits", "retakes", "fallback_grants", "outages", "recorded"),
+            0)
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._scripts: dict[str, Any] = {}
+        self._users = 0
+        if isinstance(connection, str):
+            if not connection.startswith(("redis://", "rediss://", "unix://")):
+                raise InvalidRequestError(
+                    f"the Redis URL must start with redis://, rediss:// or unix://, not "
+                    f"{_address(connection)!r}")
+            self._url: str | None = connection
+            self.address = _address(connection)
+            self._owns = True
+        else:
+            if not hasattr(connection, "register_script"):
+                raise InvalidRequestError(
+                    f"RedisBackend takes a Redis URL or a redis.asyncio client, not "
+                    f"{type(connection).__name__}")
+            self._url = None
+            self._client = connection
+            self.address = type(connection).__name__
+            self._owns = False
+
+    def __repr__(self) -> str:
+        return f"<RedisBackend {self.address} on_unavailable={self.on_unavailable}>"
+
+    # ------------------------------------------------------------------ connection
+
+    def _connection(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._owns and (self._client is None or self._loop is not loop):
+            # A connection pool belongs to the loop that opened it (a second asyncio.run
+            # starts afresh; the old loop's connections died with it).
+            import redis.asyncio
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+
+            assert self._url is not None
+            self._client = redis.asyncio.Redis.from_url(
+                self._url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
+                retry=Retry(NoBackoff(), 0), health_check_interval=0,
+            )
+            self._scripts = {}
+        self._loop = loop
+        return self._client
+
+    async def _run(self, script: str, keys: list[str], args: list[str | int]) -> Any:
+        """One round trip: ``script`` on ``keys``/``args``, within ``timeout`` seconds.
+        Raises :class:`_Unavailable` for any failure to get an answer."""
+        import redis.exceptions
+
+        client = self._connection()
+        runner = self._scripts.get(script)
+        if runner is None:
+            runner = self._scripts[script] = client.register_script(script)
+        self.stats["calls"] += 1
+        try:
+            async with asyncio.timeout(self.timeout * 2):
+                return await runner(keys=keys, args=args, client=client)
+        except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
+            raise _Unavailable(f"{type(exc).__name__}: {exc}" if str(exc)
+                               else type(exc).__name__) from None
+
+    def _bind(self) -> None:
+        self._users += 1
+
+    async def _unbind(self) -> None:
+        self._users -= 1
+        if self._users <= 0 and self._owns and self._client is not None:
+            client, self._client = self._client, None
+            self._scripts = {}
+            loop = asyncio.get_running_loop()
+            if self._loop is loop:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+
+    def _gate(self, limits: RateLimits, token: str, organization_id: str, clock: Clock
+              ) -> SharedGate:
+        return SharedGate(self, limits, token, organization_id, clock)
+
+
+class RedisSlot(Slot):
+    """A slot stamped in Redis: it counts in the shared logs for ``T + margin`` from its stamp,
+    whatever happens next."""
+
+    __slots__ = ("classes", "member")
+
+    def __init__(self, member: str, classes: tuple[str, ...], granted_at: float) -> None:
+        super().__init__((), granted_at)
+        self.member = member
+        self.classes = classes
+
+
+class _Plan:
+    """The script arguments of one set of classes."""
+
+    __slots__ = ("args", "keys", "logs", "spans")
+
+    def __init__(self, keys: list[str], args: list[str | int], logs: list[str],
+                 spans: list[int]) -> None:
+        self.keys = keys
+        self.args = args
+        self.logs = logs
+        self.spans = spans
+
+
+class SharedGate:
+    """The rate gate of a client with a :class:`RedisBackend` (see the module docstring)."""
+
+    def __init__(self, backend: RedisBackend, limits: RateLimits, token: str,
+                 organization_id: str, clock: Clock) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.backend = backend
+        self._rates = limits.as_dict()
+        #: The in-process gate used while Redis is away (``on_unavailable="local"``); it also
+        #: keeps the 429 pauses this process has seen.
+        self.fallback = RateGate(limits.scaled(backend.local_share), clock)
+        self.paused_until = self.fallback.paused_until
+        self._tag = f"{backend.key_prefix}{{org:{organization_id}}}"
+        self._token_scope = f"token:{_token_digest(token)}"
+        margins = [rate.effective_margin for rate in self._rates.values()]
+        #: The send-time rule: a slot must be used within this many seconds of its request
+        #: to Redis being sent.
+        self.send_within = min(margins) / 2 if margins else math.inf
+        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._members = itertools.count()
+        self._process = os.urandom(6).hex()
+        self._acquiring: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._free_at: dict[tuple[str, ...], float] = {}
+        #: Local time the current outage began, or None while Redis answers.
+        self.outage_since: float | None = None
+        self._recovered: asyncio.Event | None = None
+        self._probe: asyncio.Task[None] | None = None
+        #: Requests the fallback granted during an outage: (member, classes, local time).
+        self._unrecorded: deque[tuple[str, tuple[str, ...], float]] = deque()
+        self._closed = False
+        backend._bind()
+
+    def __repr__(self) -> str:
+        state = "unavailable" if self.outage_since is not None else "shared"
+        return f"<SharedGate {self.backend.address} {state}>"
+
+    # ------------------------------------------------------------------ the Gate protocol
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
+    def classes_for(self, rate_class: str | None) -> tuple[str, ...]:
+        """The classes a request of ``rate_class`` takes (see :class:`RateGate`)."""
+        return classes_for(rate_class)
+
+    def class_matching(self, limit: int | None, period: float | None) -> str | None:
+        """The class whose rate is ``limit`` requests per ``period`` seconds (a 429 body)."""
+        return class_matching(self.limits, limit, period)
+
+    async def acquire(self, classes: Iterable[str]) -> Slot:
+        """Take a slot in every class of ``classes`` in Redis (or, during an outage, as the
+        ``on_unavailable`` policy says). One attempt at a time per set of classes in this
+        process, first come, first served. If the waiting task is cancelled, a slot just
+        stamped in Redis is removed again. Raises
+        :class:`~productive_async.RateBackendError` (policy ``"raise"``/``"wait"``) or
+        :class:`~productive_async.InvalidRequestError` once the client is closed."""
+        if self._closed:
+            raise _closed_error()
+        classes = tuple(classes)
+        self._bind_loop()
+        task = asyncio.current_task()
+        if task is not None:
+            self._acquiring.add(task)
+        try:
+            lock = self._locks.get(classes)
+            if lock is None:
+                lock = self._locks[classes] = asyncio.Lock()
+            async with lock:
+                return await self._take(classes)
+        except asyncio.CancelledError:
+            if self._closed and task is not None and task.cancelling() <= 1:
+                task.uncancel()
+                raise _closed_error() from None
+            raise
+        finally:
+            if task is not None:
+                self._acquiring.discard(task)
+
+    def release(self, slot: Slot, at: float | None = None) -> None:
+        """The request's answer or failure arrived. A Redis slot already counts from its
+        stamp; a fallback slot is released in the local gate."""
+        if isinstance(slot, RedisSlot):
+            if slot.released_at is None:
+                slot.released_at = self.clock.time() if at is None else at
+            return
+        self.fallback.release(slot, at)
+
+    def pause(self, classes: Iterable[str], until: float) -> None:
+        """A 429: close ``classes`` until local time ``until`` (seconds) here at once, and in
+        Redis for every process (in the background; a pause is never shortened)."""
+        classes = tuple(classes)
+        self.fallback.pause(classes, until)
+        duration = until - self.clock.time()
+        if duration > 0 and not self._closed:
+            keys = [self._keys(name)[1] for name in classes]
+            self._spawn(self._write_pause(keys, duration))
+
+    def free_in(self, rate_class: str | None = None) -> float:
+        """Seconds until this process expects to get a slot for ``rate_class`` (from the last
+        "wait" Redis answered and the 429 pauses; during an outage, the fallback's windows).
+        For progress displays; nothing is taken."""
+        classes = classes_for(rate_class)
+        now = self.clock.time()
+        wait = self.fallback.free_in(rate_class) if self.outage_since is not None else max(
+            (self.paused_until.get(c, -math.inf) for c in classes), default=-math.inf) - now
+        return max(0.0, wait, self._free_at.get(classes, -math.inf) - now)
+
+    def close(self) -> None:
+        """Fail every waiting :meth:`acquire` at once, and every later one, with
+        :class:`~productive_async.InvalidRequestError` ("the client is closed")."""
+        self._closed = True
+        self.fallback.close()
+        for task in list(self._acquiring):
+            task.cancel()
+        if self._probe is not None:
+            self._probe.cancel()
+
+    async def wait_closed(self) -> None:
+        """Let the last Redis writes (429 pauses, slots given back) finish, for at most the
+        backend's timeout, and close the Redis connection if the SDK opened it and no other
+        client uses it."""
+        if self._background:
+            _, pending = await asyncio.wait(self._background, timeout=self.backend.timeout * 2)
+            for task in pending:
+                task.cancel()
+        await self.backend._unbind()
+
+    # ------------------------------------------------------------------ internals
+
+    def _bind_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # Locks and tasks belong to one loop (a client used again in a second asyncio.run).
+            self._locks = {}
+            self._background = set()
+            self._acquiring = set()
+            self._probe = None
+            self._recovered = None
+            self._loop = loop
+
+    def _keys(self, name: str) -> tuple[str, str]:
+        scope = self._token_scope if name in PER_TOKEN_CLASSES else "org"
+        log_key = f"{self._tag}:{scope}:{name}"
+        return log_key, f"{log_key}:pause"
+
+    def _plan(self, classes: tuple[str, ...]) -> _Plan:
+        plan = self._plans.get(classes)
+        if plan is None:
+            keys: list[str] = []
+            args: list[str | int] = []
+            logs: list[str] = []
+            spans: list[int] = []
+            for name in classes:
+                log_key, pause_key = self._keys(name)
+                keys += (log_key, pause_key)
+                rate = self._rates.get(name)
+                if rate is None:
+                    args += (0, 0)
+                else:
+                    span = math.ceil((rate.seconds + rate.effective_margin) * 1_000_000)
+                    args += (rate.requests, span)
+                    logs.append(log_key)
+                    spans.append(span)
+            plan = self._plans[classes] = _Plan(keys, args, logs, spans)
+        return plan
+
+    async def _take(self, classes: tuple[str, ...]) -> Slot:
+        plan = self._plan(classes)
+        stats = self.backend.stats
+        retake = ""
+        waiting_since: float | None = None
+        while True:
+            now = self.clock.time()
+            paused = max((self.paused_until.get(c, -math.inf) for c in classes),
+                         default=-math.inf)
+            if paused > now:  # a 429 seen here: no need to ask Redis before it ends
+                await self.clock.sleep(paused - now)
+                continue
+            if self.outage_since is not None:
+                if self.backend.on_unavailable == "local":
+                    return await self._fallback_slot(classes)
+                if self.backend.on_unavailable == "wait":
+                    waiting_since = now if waiting_since is None else waiting_since
+                    await self._wait_for_recovery(waiting_since)
+                    continue
+            member = f"{self._process}:{next(self._members)}"
+            sent_at = self.clock.time()
+            try:
+                granted, wait = await self.backend._run(
+                    _ACQUIRE, plan.keys, [member, retake, *plan.args])
+            except _Unavailable as exc:
+                self._give_back(plan, member, retake)
+                retake = ""
+                if self.backend.on_unavailable == "raise":
+                    raise self._error(str(exc)) from None
+                self._start_outage(str(exc))
+                continue
+            except asyncio.CancelledError:
+                # The script may have run: take the stamp (and a retaken one) back out.
+                self._give_back(plan, member, retake)
+                raise
+            retake = ""
+            if not granted:
+                stats["waits"] += 1
+                seconds = int(wait) / 1_000_000
+                self._free_at[classes] = self.clock.time() + seconds
+                try:
+                    await self.clock.sleep(seconds)
+                finally:
+                    self._free_at.pop(classes, None)
+                continue
+            if self.clock.time() - sent_at > self.send_within:
+                # Too late for its stamp: the request would reach the server later than the
+                # log says. Retake: the script removes this stamp and takes a new one.
+                stats["retakes"] += 1
+                retake = member
+                continue
+            stats["grants"] += 1
+            return RedisSlot(member, classes, sent_at)
+
+    async def _fallback_slot(self, classes: tuple[str, ...]) -> Slot:
+        slot = await self.fallback.acquire(classes)
+        self.backend.stats["fallback_grants"] += 1
+        if slot.windows:
+            member = f"{self._process}:{next(self._members)}"
+            self._unrecorded.append((member, classes, slot.granted_at))
+        return slot
+
+    async def _wait_for_recovery(self, since: float) -> None:
+        left = since + self.backend.max_wait - self.clock.time()
+        recovered = self._recovered
+        if left <= 0 or recovered is None:
+            raise self._error(f"not back after {self.backend.max_wait:g} s")
+        try:
+            async with asyncio.timeout(left):
+                await recovered.wait()
+        except TimeoutError:
+            raise self._error(f"not back after {self.backend.max_wait:g} s") from None
+
+    def _error(self, cause: str) -> RateBackendError:
+        return RateBackendError(
+            f"the shared rate budget in Redis ({self.backend.address}) is unavailable: "
+            f"{cause}; nothing was sent (RedisBackend on_unavailable="
+            f"{self.backend.on_unavailable!r})")
+
+    def _start_outage(self, cause: str) -> None:
+        if self.outage_since is not None:
+            return
+        now = self.clock.time()
+        self.outage_since = now
+        self.backend.stats["outages"] += 1
+        self._recovered = asyncio.Event()
+        if self.backend.on_unavailable == "local":
+            # Other processes may have filled the current windows just before Redis went
+            # away: start the fallback's windows full, so its first requests wait a window.
+            self.fallback.fill(now)
+            log.warning(
+                "Redis (%s) is unavailable (%s): this process goes on with its own rate "
+                "limiter at %g of each rate until Redis is back",
+                self.backend.address, cause, self.backend.local_share)
+        else:
+            log.warning("Redis (%s) is unavailable (%s): requests wait for it (at most %g s)",
+                        self.backend.address, cause, self.backend.max_wait)
+        self._probe = asyncio.get_running_loop().create_task(self._probe_until_back())
+
+    async def _probe_until_back(self) -> None:
+        while not self._closed:
+            await self.clock.sleep(self.backend.probe_interval)
+            try:
+                await self._record_fallback()
+            except _Unavailable:
+                continue
+            # Nothing awaited since the last write: every fallback request is in Redis.
+            since = self.outage_since or self.clock.time()
+            self.outage_since = None
+            if self._recovered is not None:
+                self._recovered.set()
+            log.warning("Redis (%s) is back after %.1f s; requests share its budget again",
+                        self.backend.address, self.clock.time() - since)
+            return
+
+    async def _record_fallback(self) -> None:
+        """Write the fallback's requests into Redis (or just reach it, when there are none)."""
+        if not self._unrecorded:
+            await self.backend._run(_GIVE_BACK, [], [""])
+            return
+        while self._unrecorded:
+            batch = list(self._unrecorded)
+            self._unrecorded.clear()
+            groups: dict[tuple[str, ...], list[str | int]] = {}
+            now = self.clock.time()
+            for member, classes, granted_at in batch:
+                age = max(0, math.ceil((now - granted_at) * 1_000_000))
+                groups.setdefault(classes, []).extend((member, age))
+            try:
+                for classes, pairs in groups.items():
+                    plan = self._plan(classes)
+                    written = await self.backend._run(
+                        _RECORD, plan.logs, [*plan.spans, *pairs])
+                    self.backend.stats["recorded"] += int(written)
+            except _Unavailable:
+                self._unrecorded.extendleft(reversed(batch))
+                raise
+
+    def _give_back(self, plan: _Plan, *members: str) -> None:
+        members = tuple(m for m in members if m)
+        if members and plan.logs and not self._closed:
+            for member in members:
+                self._spawn(self.backend._run(_GIVE_BACK, plan.logs, [member]))
+
+    async def _write_pause(self, keys: list[str], duration: float) -> None:
+        await self.backend._run(_PAUSE, keys, [math.ceil(duration * 1_000_000)])
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except _Unavailable as exc:
+                # The local state holds (a pause here; a stamp costs one window at most).
+                log.debug("Redis write skipped: %s", exc)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
