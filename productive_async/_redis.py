@@ -2,25 +2,32 @@
 
 Productive counts requests per token and per organization on the server (the API reference,
 "Rate limits"), so every process using a token spends one budget. :class:`RedisBackend` keeps
-that budget in Redis, as the sliding-window logs of :mod:`._ratelimit` kept in sorted sets:
+that budget in Redis, as the sliding-window logs of :mod:`._ratelimit` kept in sorted sets, with
+the same rule as in one process: a slot is occupied from its grant until the request's answer
+(or failure) arrives, and counts for ``T + margin`` from then.
 
-- A request takes all of its classes (``standard``, ``organization`` and its own class, if
-  any) in one atomic step, a Lua script (``_ACQUIRE``) that reads Redis's own clock (``TIME``),
-  drops each log's entries older than ``T + margin``, and either adds the request to every log
-  with that stamp or answers "wait N microseconds" (the time until the oldest entry that
-  blocks leaves its window, or until a 429 pause ends). Processes compare no clocks: they
-  only measure durations locally, so a process whose clock is off takes no more than its share.
-- The send-time rule: a request must leave within half the margin of its stamp. The process
-  times the round trip from before the script was sent to the moment the request is handed to
-  the HTTP client; when that is longer (a busy event loop, a slow Redis), the slot is retaken:
-  the old entry is removed and the script runs again, in one step.
+- A request takes all of its classes (``standard``, ``organization`` and its own class, if any)
+  in one atomic step, a Lua script (``_ACQUIRE``) that reads Redis's own clock (``TIME``),
+  drops each log's entries that left their window, and either adds the request to every log
+  as *in flight* or answers "wait N microseconds": until the entry that blocks leaves its
+  window, until a 429 pause ends, or, when the N slots are all in flight, one window (no slot
+  can free sooner than a window after the next answer).
+- When the answer arrives the process *settles* the slot (``_SETTLE``): its entries are
+  re-stamped with Redis's clock at that moment. The server saw the request between the grant
+  and the answer, so counting from the answer keeps every server window at or under the limit
+  whatever the delay in between (a new TLS connection, a busy event loop, a slow network):
+  the send-time question never arises, as a request's stamp is never earlier than its arrival.
+  Settlements of one event-loop turn go to Redis in one call.
+- Stamps come from Redis's clock only; a process measures nothing but durations, so a process
+  whose clock is off takes no more than its share.
+- An entry in flight carries a lease (``LEASE`` seconds), renewed while its request runs; a
+  process that dies holding a slot stops renewing it, and the slot is lost for at most the
+  lease plus one window. Nothing is ever admitted over the limit because of it.
 - A 429 in any process writes a pause for the class (``_PAUSE``), never earlier than one that
   is there, and every process waits for it.
 - Keys are ``<key_prefix>{org:<id>}:...``: one Redis Cluster hash slot per organization, so one
   script can touch every key of a request. The per-token classes carry a SHA-256 digest of the
-  token, never the token. Every key expires on its own one window after its last write.
-- A process that dies holding a slot leaves its stamp in the log for one window: the slot is
-  lost for that window, and nothing is ever admitted over the limit because of it.
+  token, never the token. Every key expires on its own after its last write.
 
 When Redis cannot be reached the policy ``on_unavailable`` decides: ``"local"`` goes on with an
 in-process :class:`~._ratelimit.RateGate` at ``local_share`` of each rate (its windows start
@@ -69,19 +76,22 @@ log = logging.getLogger("productive_async")
 
 OnUnavailable = Literal["local", "wait", "raise"]
 
-#: KEYS: a log and a pause key per class. ARGV: the new member, a member to remove first
-#: ("" for none: a retake), then per class its limit (0: no log, a pause only) and its window
-#: plus margin in microseconds. Returns {1, 0} (granted and stamped) or {0, wait microseconds}.
+#: Seconds an in-flight entry counts without news from its process; renewed every third of it.
+LEASE = 3.0
+
+#: KEYS: a log and a pause key per class. ARGV: the new member, its lease in microseconds, then
+#: per class its limit (0: no log, a pause only) and its window plus margin in microseconds.
+#: Returns {1, stamp} (granted: in flight from ``TIME``, in microseconds) or {0, wait
+#: microseconds}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local member, old = ARGV[1], ARGV[2]
+local member, lease = ARGV[1], tonumber(ARGV[2])
 local classes = #KEYS / 2
 local wait = 0
 for i = 1, classes do
   local log, pause = KEYS[2 * i - 1], KEYS[2 * i]
   local limit, span = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
-  if old ~= '' then redis.call('ZREM', log, old) end
   local paused = tonumber(redis.call('GET', pause) or '0') - now
   if paused > wait then wait = paused end
   if limit > 0 then
@@ -89,21 +99,47 @@ for i = 1, classes do
     local count = redis.call('ZCARD', log)
     if count >= limit then
       local blocking = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
-      local free = tonumber(blocking[2]) + span - now
+      local stamp = tonumber(blocking[2])
+      local free = span
+      if stamp <= now then free = stamp + span - now end
       if free > wait then wait = free end
     end
   end
 end
 if wait > 0 then return {0, wait} end
-local stamp = string.format('%.0f', now)
+local in_flight = string.format('%.0f', now + lease)
 for i = 1, classes do
   local limit, span = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
   if limit > 0 then
-    redis.call('ZADD', KEYS[2 * i - 1], stamp, member)
-    redis.call('PEXPIRE', KEYS[2 * i - 1], math.ceil(span / 1000) + 1000)
+    redis.call('ZADD', KEYS[2 * i - 1], in_flight, member)
+    redis.call('PEXPIRE', KEYS[2 * i - 1], math.ceil((lease + span) / 1000) + 1000)
   end
 end
-return {1, 0}
+return {1, now}
+"""
+
+#: KEYS: logs. ARGV: the lease in microseconds, the number of answered members, each log's
+#: window plus margin in microseconds, the answered members (stamped now: they count for a
+#: window from here), then members still in flight (their lease renewed). Only members present
+#: are touched; a log lives at least as long as what it holds. Returns 1.
+_SETTLE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local lease, answered = tonumber(ARGV[1]), tonumber(ARGV[2])
+local stamp, renewed = string.format('%.0f', now), string.format('%.0f', now + lease)
+local first = 3 + #KEYS
+for k = 1, #KEYS do
+  local keep = math.ceil((lease + tonumber(ARGV[2 + k])) / 1000) + 1000
+  if redis.call('PTTL', KEYS[k]) < keep then redis.call('PEXPIRE', KEYS[k], keep) end
+end
+for i = first, #ARGV do
+  local score = stamp
+  if i >= first + answered then score = renewed end
+  for k = 1, #KEYS do
+    redis.call('ZADD', KEYS[k], 'XX', score, ARGV[i])
+  end
+end
+return 1
 """
 
 #: KEYS: pause keys. ARGV[1]: the pause in microseconds from now. A pause is only ever
@@ -158,6 +194,8 @@ class _Unavailable(Exception):
 def _address(url: str) -> str:
     """A Redis URL without its password (in the userinfo or the query)."""
     parsed = URL(url)
+    if parsed.password is None and "password" not in parsed.query:
+        return url
     if parsed.password is not None:
         parsed = parsed.with_password("***")
     if "password" in parsed.query:
@@ -191,8 +229,9 @@ class RedisBackend:
     once. ``timeout`` is in seconds (default 0.5).
 
     ``stats`` counts, for all clients using this backend: ``calls`` (Redis round trips),
-    ``grants``, ``waits`` (answers "wait"), ``retakes`` (send-time rule), ``fallback_grants``,
-    ``outages``, ``recorded`` (fallback requests written back).
+    ``grants``, ``waits`` (answers "wait"), ``settles`` (calls stamping answered requests, and
+    renewing the leases of those in flight), ``fallback_grants``, ``outages``, ``recorded``
+    (fallback requests written back).
 
     Raises :class:`~productive_async.InvalidRequestError` when redis-py is not installed
     (``pip install 'productive-async[redis]'``) or for an invalid option.
@@ -237,7 +276,7 @@ class RedisBackend:
         self.max_wait = float(max_wait)
         self.probe_interval = float(probe_interval)
         self.stats: dict[str, int] = dict.fromkeys(
-            ("calls", "grants", "waits", "retakes", "fallback_grants", "outages", "recorded"),
+            ("calls", "grants", "waits", "settles", "fallback_grants", "outages", "recorded"),
             0)
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -323,12 +362,15 @@ class RedisSlot(Slot):
     """A slot stamped in Redis: it counts in the shared logs for ``T + margin`` from its stamp,
     whatever happens next."""
 
-    __slots__ = ("classes", "member")
+    __slots__ = ("classes", "member", "stamp")
 
-    def __init__(self, member: str, classes: tuple[str, ...], granted_at: float) -> None:
+    def __init__(self, member: str, classes: tuple[str, ...], granted_at: float,
+                 stamp: int) -> None:
         super().__init__((), granted_at)
         self.member = member
         self.classes = classes
+        #: Redis's ``TIME`` when the slot was taken, in microseconds since the epoch.
+        self.stamp = stamp
 
 
 class _Plan:
@@ -359,11 +401,12 @@ class SharedGate:
         self.paused_until = self.fallback.paused_until
         self._tag = f"{backend.key_prefix}{{org:{organization_id}}}"
         self._token_scope = f"token:{_token_digest(token)}"
-        margins = [rate.effective_margin for rate in self._rates.values()]
-        #: The send-time rule: a slot must be used within this many seconds of its request
-        #: to Redis being sent.
-        self.send_within = min(margins) / 2 if margins else math.inf
+        self._lease = math.ceil(LEASE * 1_000_000)
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        #: Every log this gate writes (a settlement touches the ones holding its members).
+        self._logs = [self._keys(name)[0] for name in self._rates]
+        self._spans = [math.ceil((rate.seconds + rate.effective_margin) * 1_000_000)
+                       for rate in self._rates.values()]
         self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._members = itertools.count()
@@ -371,12 +414,18 @@ class SharedGate:
         self._acquiring: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._free_at: dict[tuple[str, ...], float] = {}
+        #: Redis slots in flight here: member -> local time its lease was last renewed.
+        self._in_flight: dict[str, float] = {}
+        #: Redis slots answered here and not yet stamped in Redis.
+        self._answered: list[str] = []
+        self._settler: asyncio.Task[None] | None = None
+        self._settle_now: asyncio.Event | None = None
         #: Local time the current outage began, or None while Redis answers.
         self.outage_since: float | None = None
         self._recovered: asyncio.Event | None = None
         self._probe: asyncio.Task[None] | None = None
-        #: Requests the fallback granted during an outage: (member, classes, local time).
-        self._unrecorded: deque[tuple[str, tuple[str, ...], float]] = deque()
+        #: Requests the fallback granted during an outage: (member, classes, slot).
+        self._unrecorded: deque[tuple[str, tuple[str, ...], Slot]] = deque()
         self._closed = False
         backend._bind()
 
@@ -401,9 +450,9 @@ class SharedGate:
 
     async def acquire(self, classes: Iterable[str]) -> Slot:
         """Take a slot in every class of ``classes`` in Redis (or, during an outage, as the
-        ``on_unavailable`` policy says). One attempt at a time per set of classes in this
-        process, first come, first served. If the waiting task is cancelled, a slot just
-        stamped in Redis is removed again. Raises
+        ``on_unavailable`` policy says); :meth:`release` it when the answer arrives. One
+        attempt at a time per set of classes in this process, first come, first served. If
+        the waiting task is cancelled, a slot just taken in Redis is removed again. Raises
         :class:`~productive_async.RateBackendError` (policy ``"raise"``/``"wait"``) or
         :class:`~productive_async.InvalidRequestError` once the client is closed."""
         if self._closed:
@@ -429,13 +478,19 @@ class SharedGate:
                 self._acquiring.discard(task)
 
     def release(self, slot: Slot, at: float | None = None) -> None:
-        """The request's answer or failure arrived. A Redis slot already counts from its
-        stamp; a fallback slot is released in the local gate."""
-        if isinstance(slot, RedisSlot):
-            if slot.released_at is None:
-                slot.released_at = self.clock.time() if at is None else at
+        """The request's answer or failure arrived: a Redis slot is stamped in Redis (with
+        Redis's clock, in the next event-loop turn, together with the others of that turn)
+        and counts for a window from then; a fallback slot is released in the local gate.
+        Releasing a slot twice does nothing."""
+        if not isinstance(slot, RedisSlot):
+            self.fallback.release(slot, at)
             return
-        self.fallback.release(slot, at)
+        if slot.released_at is not None:
+            return
+        slot.released_at = self.clock.time() if at is None else at
+        if self._in_flight.pop(slot.member, None) is not None and not self._closed:
+            self._answered.append(slot.member)
+            self._wake_settler()
 
     def pause(self, classes: Iterable[str], until: float) -> None:
         """A 429: close ``classes`` until local time ``until`` (seconds) here at once, and in
@@ -464,13 +519,16 @@ class SharedGate:
         self.fallback.close()
         for task in list(self._acquiring):
             task.cancel()
-        if self._probe is not None:
-            self._probe.cancel()
+        for background in (self._probe, self._settler):
+            if background is not None:
+                background.cancel()
 
     async def wait_closed(self) -> None:
-        """Let the last Redis writes (429 pauses, slots given back) finish, for at most the
-        backend's timeout, and close the Redis connection if the SDK opened it and no other
-        client uses it."""
+        """Stamp the answered requests in Redis and let the last writes (429 pauses, slots
+        given back) finish, for at most the backend's timeout; then close the Redis
+        connection if the SDK opened it and no other client uses it."""
+        if self._answered and self.outage_since is None:
+            self._spawn(self._settle())
         if self._background:
             _, pending = await asyncio.wait(self._background, timeout=self.backend.timeout * 2)
             for task in pending:
@@ -486,8 +544,8 @@ class SharedGate:
             self._locks = {}
             self._background = set()
             self._acquiring = set()
-            self._probe = None
-            self._recovered = None
+            self._probe = self._settler = None
+            self._settle_now = self._recovered = None
             self._loop = loop
 
     def _keys(self, name: str) -> tuple[str, str]:
@@ -519,7 +577,6 @@ class SharedGate:
     async def _take(self, classes: tuple[str, ...]) -> Slot:
         plan = self._plan(classes)
         stats = self.backend.stats
-        retake = ""
         waiting_since: float | None = None
         while True:
             now = self.clock.time()
@@ -531,51 +588,93 @@ class SharedGate:
             if self.outage_since is not None:
                 if self.backend.on_unavailable == "local":
                     return await self._fallback_slot(classes)
-                if self.backend.on_unavailable == "wait":
-                    waiting_since = now if waiting_since is None else waiting_since
-                    await self._wait_for_recovery(waiting_since)
-                    continue
+                waiting_since = now if waiting_since is None else waiting_since
+                await self._wait_for_recovery(waiting_since)
+                continue
             member = f"{self._process}:{next(self._members)}"
-            sent_at = self.clock.time()
             try:
-                granted, wait = await self.backend._run(
-                    _ACQUIRE, plan.keys, [member, retake, *plan.args])
+                granted, answer = await self.backend._run(
+                    _ACQUIRE, plan.keys, [member, self._lease, *plan.args])
             except _Unavailable as exc:
-                self._give_back(plan, member, retake)
-                retake = ""
+                self._give_back(plan, member)  # in case it ran before the answer was lost
                 if self.backend.on_unavailable == "raise":
                     raise self._error(str(exc)) from None
                 self._start_outage(str(exc))
                 continue
             except asyncio.CancelledError:
-                # The script may have run: take the stamp (and a retaken one) back out.
-                self._give_back(plan, member, retake)
+                self._give_back(plan, member)  # the script may have run
                 raise
-            retake = ""
             if not granted:
                 stats["waits"] += 1
-                seconds = int(wait) / 1_000_000
+                seconds = int(answer) / 1_000_000
                 self._free_at[classes] = self.clock.time() + seconds
                 try:
                     await self.clock.sleep(seconds)
                 finally:
                     self._free_at.pop(classes, None)
                 continue
-            if self.clock.time() - sent_at > self.send_within:
-                # Too late for its stamp: the request would reach the server later than the
-                # log says. Retake: the script removes this stamp and takes a new one.
-                stats["retakes"] += 1
-                retake = member
-                continue
             stats["grants"] += 1
-            return RedisSlot(member, classes, sent_at)
+            if plan.logs:
+                self._in_flight[member] = self.clock.time()
+                self._wake_settler()  # (the lease renewals)
+            return RedisSlot(member, classes, now, int(answer))
+
+    def _wake_settler(self) -> None:
+        if self._settler is None or self._settler.done():
+            self._settle_now = asyncio.Event()
+            self._settler = asyncio.get_running_loop().create_task(self._settle_loop())
+        assert self._settle_now is not None
+        self._settle_now.set()
+
+    async def _settle_loop(self) -> None:
+        """Stamp answered requests in Redis as they come (those of one event-loop turn in one
+        call) and renew the leases of those in flight every third of a lease."""
+        assert self._settle_now is not None
+        renew_every = LEASE / 3
+        while not self._closed:
+            if not self._answered and not self._due_renewals(renew_every):
+                if not self._in_flight:
+                    self._settle_now.clear()
+                    await self._settle_now.wait()
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    self._settle_now.clear()
+                    async with asyncio.timeout(renew_every / 2):
+                        await self._settle_now.wait()
+                continue
+            try:
+                await self._settle()
+            except _Unavailable as exc:
+                # The entries stay in flight in Redis (counted, never under-counted) until
+                # Redis answers again or their leases end.
+                log.debug("Redis settlement postponed: %s", exc)
+                await self.clock.sleep(self.backend.probe_interval)
+
+    def _due_renewals(self, every: float) -> list[str]:
+        now = self.clock.time()
+        return [m for m, renewed in self._in_flight.items() if now - renewed >= every]
+
+    async def _settle(self) -> None:
+        answered, self._answered = self._answered, []
+        renewals = self._due_renewals(LEASE / 3)
+        now = self.clock.time()
+        for member in renewals:
+            self._in_flight[member] = now
+        self.backend.stats["settles"] += 1
+        try:
+            await self.backend._run(
+                _SETTLE, self._logs,
+                [self._lease, len(answered), *self._spans, *answered, *renewals])
+        except _Unavailable:
+            self._answered[:0] = answered
+            raise
 
     async def _fallback_slot(self, classes: tuple[str, ...]) -> Slot:
         slot = await self.fallback.acquire(classes)
         self.backend.stats["fallback_grants"] += 1
         if slot.windows:
             member = f"{self._process}:{next(self._members)}"
-            self._unrecorded.append((member, classes, slot.granted_at))
+            self._unrecorded.append((member, classes, slot))
         return slot
 
     async def _wait_for_recovery(self, since: float) -> None:
@@ -627,6 +726,8 @@ class SharedGate:
             self.outage_since = None
             if self._recovered is not None:
                 self._recovered.set()
+            if self._answered:
+                self._wake_settler()
             log.warning("Redis (%s) is back after %.1f s; requests share its budget again",
                         self.backend.address, self.clock.time() - since)
             return
@@ -641,8 +742,10 @@ class SharedGate:
             self._unrecorded.clear()
             groups: dict[tuple[str, ...], list[str | int]] = {}
             now = self.clock.time()
-            for member, classes, granted_at in batch:
-                age = max(0, math.ceil((now - granted_at) * 1_000_000))
+            for member, classes, slot in batch:
+                # Counted from its answer; one still in flight, from now.
+                answered = now if slot.released_at is None else slot.released_at
+                age = max(0, math.ceil((now - answered) * 1_000_000))
                 groups.setdefault(classes, []).extend((member, age))
             try:
                 for classes, pairs in groups.items():
@@ -654,11 +757,9 @@ class SharedGate:
                 self._unrecorded.extendleft(reversed(batch))
                 raise
 
-    def _give_back(self, plan: _Plan, *members: str) -> None:
-        members = tuple(m for m in members if m)
-        if members and plan.logs and not self._closed:
-            for member in members:
-                self._spawn(self.backend._run(_GIVE_BACK, plan.logs, [member]))
+    def _give_back(self, plan: _Plan, member: str) -> None:
+        if plan.logs and not self._closed:
+            self._spawn(self.backend._run(_GIVE_BACK, plan.logs, [member]))
 
     async def _write_pause(self, keys: list[str], duration: float) -> None:
         await self.backend._run(_PAUSE, keys, [math.ceil(duration * 1_000_000)])
@@ -674,4 +775,3 @@ class SharedGate:
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
