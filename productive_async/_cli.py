@@ -50,6 +50,7 @@ from ._pulls import (
     run_pull,
     state_path,
 )
+from ._redis import RedisBackend
 from ._registry import FILTER_OPERATORS, ResourceSpec, default_registry
 from ._transport import DEFAULT_BASE_URL
 
@@ -266,7 +267,8 @@ def main() -> None:
 
 
 def _connection_options(command: Any) -> Any:
-    """``--sandbox``, ``--token``, ``--organization-id``, ``--base-url``, ``--quiet``."""
+    """``--sandbox``, ``--token``, ``--organization-id``, ``--base-url``, ``--redis``,
+    ``--quiet``."""
     for option in reversed([
         click.option("--sandbox", "use_sandbox", is_flag=True,
                      help="Start the embedded sandbox in-process and pull from it."),
@@ -276,6 +278,11 @@ def _connection_options(command: Any) -> Any:
                      show_envvar=True, help="Organization id."),
         click.option("--base-url", envvar="PRODUCTIVE_BASE_URL", default=DEFAULT_BASE_URL,
                      show_default=True),
+        click.option("--redis", "redis_url", envvar="PRODUCTIVE_REDIS_URL", show_envvar=True,
+                     metavar="URL",
+                     help="Share the token's rate budget through Redis with every other pull, "
+                          "export and client using it (redis://, rediss:// or unix:// URL; "
+                          "needs the [redis] extra)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress display."),
     ]):
         command = option(command)
@@ -283,13 +290,18 @@ def _connection_options(command: Any) -> Any:
 
 
 def _connection(use_sandbox: bool, token: str | None, organization_id: str | None,
-                base_url: str) -> Connection:
+                base_url: str, redis_url: str | None) -> Connection:
     if not use_sandbox and (not token or not organization_id):
         raise click.UsageError(
             "credentials missing: set PRODUCTIVE_API_TOKEN and PRODUCTIVE_ORGANIZATION_ID "
             "(or --token/--organization-id), or use --sandbox"
         )
-    return Connection(use_sandbox, token, organization_id, base_url)
+    if redis_url:
+        try:
+            RedisBackend(redis_url)  # checks the URL and that redis-py is installed
+        except InvalidRequestError as exc:
+            raise click.BadParameter(str(exc), param_hint="--redis") from None
+    return Connection(use_sandbox, token, organization_id, base_url, redis_url or None)
 
 
 def _resource_spec(resource: str, pagination: str = "pages") -> ResourceSpec:
@@ -363,6 +375,7 @@ def pull(
     token: str | None,
     organization_id: str | None,
     base_url: str,
+    redis_url: str | None,
     quiet: bool,
 ) -> None:
     """Stream every record of RESOURCE (e.g. invoices, time_entries, reports/time_reports).
@@ -391,7 +404,7 @@ def pull(
         extra[key] = value
     if fmt is None:
         fmt = "csv" if out_path and out_path.lower().endswith(".csv") else "jsonl"
-    connection = _connection(use_sandbox, token, organization_id, base_url)
+    connection = _connection(use_sandbox, token, organization_id, base_url, redis_url)
     to_file = out_path is not None and out_path != "-"
     if resume and not to_file:
         raise click.UsageError("--resume needs --out FILE (standard output cannot be resumed)")
@@ -464,6 +477,7 @@ def export(
     token: str | None,
     organization_id: str | None,
     base_url: str,
+    redis_url: str | None,
     quiet: bool,
 ) -> None:
     """Pull several collections into --out-dir, one file each (DIR/<resource>.jsonl).
@@ -480,7 +494,7 @@ def export(
     """
     names = list(dict.fromkeys(resources or DEFAULT_EXPORT))
     specs = [_resource_spec(name, pagination) for name in names]
-    connection = _connection(use_sandbox, token, organization_id, base_url)
+    connection = _connection(use_sandbox, token, organization_id, base_url, redis_url)
     jobs_specs = [
         PullSpec(resource=spec.name, page_size=page_size, pagination=pagination, fmt=fmt,
                  source=connection.source)

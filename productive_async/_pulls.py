@@ -63,6 +63,7 @@ from ._client import Productive
 from ._engine import DEFAULT_PREFETCH, MAX_PREFETCH, RawPage
 from ._errors import DriftError, ProductiveError
 from ._output import plain_text
+from ._redis import RedisBackend
 from ._registry import ResourceSpec
 
 #: Appended to an output file's name to name its state file.
@@ -765,12 +766,14 @@ class Board:
 @attrs.frozen
 class Connection:
     """Where to pull from: the embedded sandbox (``sandbox``) or an API (``base_url``,
-    ``token``, ``organization_id``)."""
+    ``token``, ``organization_id``); ``redis``: a Redis URL whose budget the pull shares with
+    other processes (:class:`~productive_async.RedisBackend`), or None."""
 
     sandbox: bool
     token: str | None
     organization_id: str | None
     base_url: str
+    redis: str | None = None
 
     @property
     def source(self) -> dict[str, Any]:
@@ -799,8 +802,9 @@ async def connect(connection: Connection, console: Console | None) -> AsyncItera
             gc.freeze()
             stack.callback(gc.unfreeze)
         assert token is not None and organization_id is not None
+        backend = RedisBackend(connection.redis) if connection.redis else None
         yield await stack.enter_async_context(
-            Productive(token, organization_id, base_url=base_url)
+            Productive(token, organization_id, base_url=base_url, rate_backend=backend)
         )
 
 

@@ -320,13 +320,21 @@ class RateGate:
             self.paused_until[name] = max(self.paused_until.get(name, -math.inf), until)
         self._dispatch()
 
-    def fill(self, at: float) -> None:
-        """Count every window as full, with requests answered at monotonic time ``at``
-        (seconds): nothing more is granted before ``at + T + margin``. For a gate taking over
-        from a shared budget whose recent use it cannot see."""
-        for window in self.windows.values():
-            window.answered.extend([at] * window.rate.requests)
-        self._dispatch()
+    def note(self, classes: Iterable[str], at: float) -> None:
+        """Count a request answered at monotonic time ``at`` (seconds) that was not granted
+        here (by a shared budget this gate may take over from) in ``classes``' windows."""
+        for name in classes:
+            window = self.windows.get(name)
+            if window is None:
+                continue
+            answered = window.answered
+            span = window.rate.seconds + window.margin
+            while answered and answered[0] <= at - span:
+                answered.popleft()
+            if not answered or at >= answered[-1]:
+                answered.append(at)
+            else:
+                bisect.insort(answered, at)
 
     def close(self) -> None:
         """Fail every waiting :meth:`acquire` at once, and every later one, with

@@ -30,8 +30,8 @@ the same rule as in one process: a slot is occupied from its grant until the req
   token, never the token. Every key expires on its own after its last write.
 
 When Redis cannot be reached the policy ``on_unavailable`` decides: ``"local"`` goes on with an
-in-process :class:`~._ratelimit.RateGate` at ``local_share`` of each rate (its windows start
-full, so the first fallback requests wait one window), warns once per outage, probes Redis
+in-process :class:`~._ratelimit.RateGate` at ``local_share`` of each rate (counting this
+process's own requests of the current windows), warns once per outage, probes Redis
 every ``probe_interval`` seconds and, when it answers, writes the requests sent meanwhile into
 the logs (``_RECORD``) before going back; ``"wait"`` waits for Redis up to ``max_wait`` seconds
 and then raises :class:`~productive_async.RateBackendError`; ``"raise"`` raises it at once.
@@ -488,6 +488,8 @@ class SharedGate:
         if slot.released_at is not None:
             return
         slot.released_at = self.clock.time() if at is None else at
+        # The fallback knows this process's recent use, should Redis go away.
+        self.fallback.note(slot.classes, slot.released_at)
         if self._in_flight.pop(slot.member, None) is not None and not self._closed:
             self._answered.append(slot.member)
             self._wake_settler()
@@ -702,9 +704,6 @@ class SharedGate:
         self.backend.stats["outages"] += 1
         self._recovered = asyncio.Event()
         if self.backend.on_unavailable == "local":
-            # Other processes may have filled the current windows just before Redis went
-            # away: start the fallback's windows full, so its first requests wait a window.
-            self.fallback.fill(now)
             log.warning(
                 "Redis (%s) is unavailable (%s): this process goes on with its own rate "
                 "limiter at %g of each rate until Redis is back",
