@@ -76,3 +76,19 @@ async def writes(client: pa.Productive) -> None:
     )
     document = await client.request("GET", "tasks", params={"filter[project_id]": 1})
     assert_type(document, pa.Document)
+
+
+async def shared_budget() -> None:
+    import redis.asyncio
+
+    backend = pa.RedisBackend("redis://localhost:6379/0", on_unavailable="wait", max_wait=5)
+    mine = pa.RedisBackend(redis.asyncio.Redis(), local_share=0.5)
+    pa.RedisBackend("redis://localhost", on_unavailable="retry")  # type: ignore[arg-type]
+    async with pa.Productive("token", 1, rate_backend=backend) as client:
+        assert_type(client.rate_limits, pa.RateLimits)
+    pa.Productive("token", 1, rate_backend="redis://x")  # type: ignore[arg-type]
+    assert_type(mine.stats, dict[str, int])
+    try:
+        pass
+    except pa.RateBackendError as exc:
+        assert_type(exc, pa.RateBackendError)
