@@ -580,3 +580,22 @@ def test_a_pull_goes_on_when_redis_is_down(tmp_path: Path) -> None:
         "--redis", f"unix://{tmp_path}/absent.sock", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert len(out.read_text().splitlines()) == 40
+
+
+async def test_no_wall_clock_is_read_only_durations(server: RedisServer, prefix: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stamps are Redis's TIME: a process's wall clock (250 ms off, or any) plays no part.
+    def no_wall_clock() -> float:
+        raise AssertionError("the wall clock was read")
+
+    client = pa.Productive(TOKEN, ORG, rate_limits=limits(standard=pa.Rate(2, 0.3)),
+                           rate_backend=pa.RedisBackend(server.url, key_prefix=prefix))
+    gate = gate_of(client)
+    gate.release(await gate.acquire(gate.classes_for(None)))  # connected, scripts loaded
+    monkeypatch.setattr(time, "time", no_wall_clock)
+    for _ in range(5):
+        gate.release(await gate.acquire(gate.classes_for(None)))
+    gate.pause(("standard",), gate.clock.time() + 0.1)
+    gate.release(await gate.acquire(gate.classes_for(None)))
+    monkeypatch.undo()
+    await client.close()
