@@ -78,44 +78,63 @@ OnUnavailable = Literal["local", "wait", "raise"]
 
 #: Seconds an in-flight entry counts without news from its process; renewed every third of it.
 LEASE = 3.0
+#: The most slots one call asks for.
+MAX_BATCH = 64
 
-#: KEYS: a log and a pause key per class. ARGV: the new member, its lease in microseconds, then
-#: per class its limit (0: no log, a pause only) and its window plus margin in microseconds.
-#: Returns {1, stamp} (granted: in flight from ``TIME``, in microseconds) or {0, wait
-#: microseconds}.
+#: KEYS: a log and a pause key per class. ARGV: the lease in microseconds, the number of slots
+#: wanted (k), k new members, then per class its limit (0: no log, a pause only) and its
+#: window plus margin in microseconds. Grants as many of the k as every class has room for,
+#: in flight from ``TIME``. Returns {granted, stamp (microseconds), wait}: the microseconds
+#: until one more could be granted (0 when all k were).
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local member, lease = ARGV[1], tonumber(ARGV[2])
+local lease, wanted = tonumber(ARGV[1]), tonumber(ARGV[2])
+local params = 2 + wanted
 local classes = #KEYS / 2
-local wait = 0
+
+local function blocked(log, limit, span)
+  -- microseconds until the log has room for one more (0: it has)
+  local count = redis.call('ZCARD', log)
+  if count < limit then return 0 end
+  local blocking = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
+  local stamp = tonumber(blocking[2])
+  -- in flight (stamped ahead): no room before a window after its answer
+  if stamp > now then return span end
+  return stamp + span - now
+end
+
+local wait, grant = 0, wanted
 for i = 1, classes do
   local log, pause = KEYS[2 * i - 1], KEYS[2 * i]
-  local limit, span = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local limit, span = tonumber(ARGV[params + 2 * i - 1]), tonumber(ARGV[params + 2 * i])
   local paused = tonumber(redis.call('GET', pause) or '0') - now
   if paused > wait then wait = paused end
   if limit > 0 then
     redis.call('ZREMRANGEBYSCORE', log, '-inf', string.format('%.0f', now - span))
-    local count = redis.call('ZCARD', log)
-    if count >= limit then
-      local blocking = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
-      local stamp = tonumber(blocking[2])
-      local free = span
-      if stamp <= now then free = stamp + span - now end
+    local room = limit - redis.call('ZCARD', log)
+    if room < grant then grant = room end
+    if room <= 0 then
+      local free = blocked(log, limit, span)
       if free > wait then wait = free end
     end
   end
 end
-if wait > 0 then return {0, wait} end
+if wait > 0 or grant <= 0 then return {0, now, wait} end
 local in_flight = string.format('%.0f', now + lease)
 for i = 1, classes do
-  local limit, span = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local log = KEYS[2 * i - 1]
+  local limit, span = tonumber(ARGV[params + 2 * i - 1]), tonumber(ARGV[params + 2 * i])
   if limit > 0 then
-    redis.call('ZADD', KEYS[2 * i - 1], in_flight, member)
-    redis.call('PEXPIRE', KEYS[2 * i - 1], math.ceil((lease + span) / 1000) + 1000)
+    for m = 1, grant do redis.call('ZADD', log, in_flight, ARGV[2 + m]) end
+    redis.call('PEXPIRE', log, math.ceil((lease + span) / 1000) + 1000)
+    if grant < wanted then
+      local free = blocked(log, limit, span)
+      if free > wait then wait = free end
+    end
   end
 end
-return {1, now}
+return {grant, now, wait}
 """
 
 #: KEYS: logs. ARGV: the lease in microseconds, the number of answered members, each log's
@@ -180,9 +199,11 @@ end
 return written
 """
 
-#: KEYS: logs. ARGV[1]: a member to remove (a slot given back). Returns 1.
+#: KEYS: logs. ARGV: members to remove (slots given back, never used). Returns 1.
 _GIVE_BACK = """
-for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+for i = 1, #KEYS do
+  for j = 1, #ARGV do redis.call('ZREM', KEYS[i], ARGV[j]) end
+end
 return 1
 """
 
@@ -407,11 +428,12 @@ class SharedGate:
         self._logs = [self._keys(name)[0] for name in self._rates]
         self._spans = [math.ceil((rate.seconds + rate.effective_margin) * 1_000_000)
                        for rate in self._rates.values()]
-        self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
+        #: Waiters per set of classes, and the task serving each queue.
+        self._queues: dict[tuple[str, ...], deque[asyncio.Future[Slot | None]]] = {}
+        self._drivers: dict[tuple[str, ...], asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._members = itertools.count()
         self._process = os.urandom(6).hex()
-        self._acquiring: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._free_at: dict[tuple[str, ...], float] = {}
         #: Redis slots in flight here: member -> local time its lease was last renewed.
@@ -450,32 +472,35 @@ class SharedGate:
 
     async def acquire(self, classes: Iterable[str]) -> Slot:
         """Take a slot in every class of ``classes`` in Redis (or, during an outage, as the
-        ``on_unavailable`` policy says); :meth:`release` it when the answer arrives. One
-        attempt at a time per set of classes in this process, first come, first served. If
-        the waiting task is cancelled, a slot just taken in Redis is removed again. Raises
+        ``on_unavailable`` policy says); :meth:`release` it when the answer arrives.
+
+        Requests of one set of classes queue here first come, first served, and one call
+        asks Redis for as many slots as are waiting. If the waiting task is cancelled it
+        takes nothing (a slot granted at that moment is removed again). Raises
         :class:`~productive_async.RateBackendError` (policy ``"raise"``/``"wait"``) or
         :class:`~productive_async.InvalidRequestError` once the client is closed."""
         if self._closed:
             raise _closed_error()
         classes = tuple(classes)
         self._bind_loop()
-        task = asyncio.current_task()
-        if task is not None:
-            self._acquiring.add(task)
+        waiter: asyncio.Future[Slot | None] = asyncio.get_running_loop().create_future()
+        queue = self._queues.setdefault(classes, deque())
+        queue.append(waiter)
+        driver = self._drivers.get(classes)
+        if driver is None or driver.done():
+            self._drivers[classes] = asyncio.get_running_loop().create_task(
+                self._drive(classes, queue))
         try:
-            lock = self._locks.get(classes)
-            if lock is None:
-                lock = self._locks[classes] = asyncio.Lock()
-            async with lock:
-                return await self._take(classes)
+            slot = await waiter
         except asyncio.CancelledError:
-            if self._closed and task is not None and task.cancelling() <= 1:
-                task.uncancel()
-                raise _closed_error() from None
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._unused(classes, waiter.result())
+            elif not waiter.done():
+                waiter.cancel()
             raise
-        finally:
-            if task is not None:
-                self._acquiring.discard(task)
+        if slot is None:  # Redis is away: the fallback's turn
+            return await self._fallback_slot(classes)
+        return slot
 
     def release(self, slot: Slot, at: float | None = None) -> None:
         """The request's answer or failure arrived: a Redis slot is stamped in Redis (with
@@ -519,9 +544,9 @@ class SharedGate:
         :class:`~productive_async.InvalidRequestError` ("the client is closed")."""
         self._closed = True
         self.fallback.close()
-        for task in list(self._acquiring):
-            task.cancel()
-        for background in (self._probe, self._settler):
+        for queue in self._queues.values():
+            self._fail(queue, _closed_error())
+        for background in (self._probe, self._settler, *self._drivers.values()):
             if background is not None:
                 background.cancel()
 
@@ -529,6 +554,7 @@ class SharedGate:
         """Stamp the answered requests in Redis and let the last writes (429 pauses, slots
         given back) finish, for at most the backend's timeout; then close the Redis
         connection if the SDK opened it and no other client uses it."""
+        await asyncio.sleep(0)  # the cancelled queue drivers give back what they held
         if self._answered and self.outage_since is None:
             self._spawn(self._settle())
         if self._background:
@@ -543,9 +569,9 @@ class SharedGate:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             # Locks and tasks belong to one loop (a client used again in a second asyncio.run).
-            self._locks = {}
+            self._queues = {}
+            self._drivers = {}
             self._background = set()
-            self._acquiring = set()
             self._probe = self._settler = None
             self._settle_now = self._recovered = None
             self._loop = loop
@@ -576,11 +602,19 @@ class SharedGate:
             plan = self._plans[classes] = _Plan(keys, args, logs, spans)
         return plan
 
-    async def _take(self, classes: tuple[str, ...]) -> Slot:
+    async def _drive(self, classes: tuple[str, ...],
+                     queue: deque[asyncio.Future[Slot | None]]) -> None:
+        """Serve the queue of one set of classes until it is empty: ask Redis for as many
+        slots as there are waiters, hand them out in order, sleep as long as Redis says."""
         plan = self._plan(classes)
         stats = self.backend.stats
+        policy = self.backend.on_unavailable
         waiting_since: float | None = None
         while True:
+            while queue and queue[0].done():
+                queue.popleft()
+            if not queue or self._closed:
+                return
             now = self.clock.time()
             paused = max((self.paused_until.get(c, -math.inf) for c in classes),
                          default=-math.inf)
@@ -588,38 +622,79 @@ class SharedGate:
                 await self.clock.sleep(paused - now)
                 continue
             if self.outage_since is not None:
-                if self.backend.on_unavailable == "local":
-                    return await self._fallback_slot(classes)
+                if policy == "local":
+                    self._fail(queue, None)  # each waiter goes to the fallback
+                    continue
                 waiting_since = now if waiting_since is None else waiting_since
-                await self._wait_for_recovery(waiting_since)
+                try:
+                    await self._wait_for_recovery(waiting_since)
+                except RateBackendError as exc:
+                    self._fail(queue, exc)
+                    waiting_since = None
                 continue
-            member = f"{self._process}:{next(self._members)}"
+            waiting_since = None
+            wanted = sum(1 for waiter in itertools.islice(queue, MAX_BATCH)
+                         if not waiter.done())
+            members = [self._member() for _ in range(wanted)]
             try:
-                granted, answer = await self.backend._run(
-                    _ACQUIRE, plan.keys, [member, self._lease, *plan.args])
+                granted, stamp, wait = await self.backend._run(
+                    _ACQUIRE, plan.keys, [self._lease, wanted, *members, *plan.args])
             except _Unavailable as exc:
-                self._give_back(plan, member)  # in case it ran before the answer was lost
-                if self.backend.on_unavailable == "raise":
-                    raise self._error(str(exc)) from None
-                self._start_outage(str(exc))
+                self._give_back(plan, members)  # in case it ran before the answer was lost
+                if policy == "raise":
+                    self._fail(queue, self._error(str(exc)))
+                else:
+                    self._start_outage(str(exc))
                 continue
             except asyncio.CancelledError:
-                self._give_back(plan, member)  # the script may have run
+                self._give_back(plan, members)  # the script may have run
                 raise
-            if not granted:
+            granted = int(granted)
+            if granted:
+                stats["grants"] += granted
+                local = self.clock.time()
+                spare: list[str] = []
+                for member in members[:granted]:
+                    while queue and queue[0].done():
+                        queue.popleft()
+                    if not queue:  # its waiter was cancelled during the call
+                        spare.append(member)
+                        continue
+                    if plan.logs:
+                        self._in_flight[member] = local
+                    queue.popleft().set_result(RedisSlot(member, classes, local, int(stamp)))
+                self._give_back(plan, spare)
+                if plan.logs and len(spare) < granted:
+                    self._wake_settler()  # (lease renewals)
+            if int(wait) > 0 and queue:
                 stats["waits"] += 1
-                seconds = int(answer) / 1_000_000
+                seconds = int(wait) / 1_000_000
                 self._free_at[classes] = self.clock.time() + seconds
                 try:
                     await self.clock.sleep(seconds)
                 finally:
                     self._free_at.pop(classes, None)
-                continue
-            stats["grants"] += 1
-            if plan.logs:
-                self._in_flight[member] = self.clock.time()
-                self._wake_settler()  # (the lease renewals)
-            return RedisSlot(member, classes, now, int(answer))
+
+    def _member(self) -> str:
+        return f"{self._process}:{next(self._members)}"
+
+    @staticmethod
+    def _fail(queue: deque[asyncio.Future[Slot | None]],
+              error: BaseException | None) -> None:
+        """Answer every waiter of ``queue``: with ``error``, or None (use the fallback)."""
+        while queue:
+            waiter = queue.popleft()
+            if not waiter.done():
+                if error is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(error)
+
+    def _unused(self, classes: tuple[str, ...], slot: Slot | None) -> None:
+        """A slot granted to a waiter cancelled before it could send: remove it again."""
+        if isinstance(slot, RedisSlot) and self._in_flight.pop(slot.member, None) is not None:
+            slot.released_at = slot.granted_at
+            self._give_back(self._plan(classes), [slot.member])
 
     def _wake_settler(self) -> None:
         if self._settler is None or self._settler.done():
@@ -756,9 +831,9 @@ class SharedGate:
                 self._unrecorded.extendleft(reversed(batch))
                 raise
 
-    def _give_back(self, plan: _Plan, member: str) -> None:
-        if plan.logs and not self._closed:
-            self._spawn(self.backend._run(_GIVE_BACK, plan.logs, [member]))
+    def _give_back(self, plan: _Plan, members: list[str]) -> None:
+        if members and plan.logs:
+            self._spawn(self.backend._run(_GIVE_BACK, plan.logs, [*members]))
 
     async def _write_pause(self, keys: list[str], duration: float) -> None:
         await self.backend._run(_PAUSE, keys, [math.ceil(duration * 1_000_000)])
