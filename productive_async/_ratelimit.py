@@ -297,7 +297,7 @@ class RateGate:
             if not future.done() or future.cancelled():
                 self._remove(waiter)
             elif future.exception() is None:
-                self._give_back(future.result())
+                self.give_back(future.result())
             self._dispatch()
             raise
 
@@ -362,12 +362,15 @@ class RateGate:
         with contextlib.suppress(ValueError):
             self._waiters.remove(waiter)
 
-    def _give_back(self, slot: Slot) -> None:
-        # Granted to a task cancelled before it could send: nothing reached the server.
+    def give_back(self, slot: Slot) -> None:
+        """``slot`` was granted but its request never sent (its task was cancelled, or it
+        will go through another gate): it leaves its windows without counting."""
         if slot.released_at is None:
             slot.released_at = slot.granted_at
             for window in slot.windows:
                 window.in_flight -= 1
+            if slot.windows:
+                self._dispatch()
 
     def _dispatch(self) -> None:
         # Waiters are looked at in arrival order and every class's capacity is the same for all

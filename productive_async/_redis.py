@@ -33,8 +33,10 @@ When Redis cannot be reached the policy ``on_unavailable`` decides: ``"local"`` 
 in-process :class:`~._ratelimit.RateGate` at ``local_share`` of each rate (counting this
 process's own requests of the current windows), warns once per outage, probes Redis
 every ``probe_interval`` seconds and, when it answers, writes the requests sent meanwhile into
-the logs (``_RECORD``) before going back; ``"wait"`` waits for Redis up to ``max_wait`` seconds
-and then raises :class:`~productive_async.RateBackendError`; ``"raise"`` raises it at once.
+the logs (``_RECORD``; those sent from then on at once), and goes back a probe interval later
+(by then every process has seen Redis back and written its own in: a Redis that restarted
+empty knows them all); ``"wait"`` waits for Redis up to ``max_wait`` seconds and then raises
+:class:`~productive_async.RateBackendError`; ``"raise"`` raises it at once.
 Every Redis command is bounded by ``timeout`` seconds (connecting and answering) and is never
 retried behind the caller's back.
 """
@@ -178,20 +180,25 @@ end
 return 1
 """
 
-#: KEYS: logs. ARGV: each log's window plus margin in microseconds, then pairs of member and
-#: age in microseconds (requests sent by the local fallback while Redis was away). Returns
-#: the number of entries written.
+#: KEYS: logs. ARGV: the lease in microseconds, each log's window plus margin in microseconds,
+#: then pairs of member and age in microseconds (requests sent by the local fallback while Redis
+#: was away: answered that long ago, or, for an age of -1, still in flight). Returns the number
+#: of entries written.
 _RECORD = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local lease = tonumber(ARGV[1])
 local written = 0
-for i = #KEYS + 1, #ARGV, 2 do
-  local stamp = now - tonumber(ARGV[i + 1])
+for i = #KEYS + 2, #ARGV, 2 do
+  local age = tonumber(ARGV[i + 1])
+  local stamp = now - age
+  if age < 0 then stamp = now + lease end
   for k = 1, #KEYS do
-    local span = tonumber(ARGV[k])
+    local span = tonumber(ARGV[1 + k])
     if stamp > now - span then
       redis.call('ZADD', KEYS[k], string.format('%.0f', stamp), ARGV[i])
-      redis.call('PEXPIRE', KEYS[k], math.ceil(span / 1000) + 1000)
+      local keep = math.ceil((lease + span) / 1000) + 1000
+      if redis.call('PTTL', KEYS[k]) < keep then redis.call('PEXPIRE', KEYS[k], keep) end
       written = written + 1
     end
   end
@@ -448,6 +455,10 @@ class SharedGate:
         self._probe: asyncio.Task[None] | None = None
         #: Requests the fallback granted during an outage: (member, classes, slot).
         self._unrecorded: deque[tuple[str, tuple[str, ...], Slot]] = deque()
+        #: Fallback slots written into Redis while in flight, and their members.
+        self._fallback_members: dict[Slot, str] = {}
+        #: Local time Redis was seen back after an outage (the fallback still runs), or None.
+        self._back_since: float | None = None
         self._closed = False
         backend._bind()
 
@@ -509,6 +520,10 @@ class SharedGate:
         Releasing a slot twice does nothing."""
         if not isinstance(slot, RedisSlot):
             self.fallback.release(slot, at)
+            member = self._fallback_members.pop(slot, None)  # written into Redis meanwhile
+            if member is not None and self._in_flight.pop(member, None) is not None:
+                self._answered.append(member)
+                self._wake_settler()
             return
         if slot.released_at is not None:
             return
@@ -747,11 +762,32 @@ class SharedGate:
             raise
 
     async def _fallback_slot(self, classes: tuple[str, ...]) -> Slot:
-        slot = await self.fallback.acquire(classes)
+        recovered = self._recovered
+        if self.outage_since is None or recovered is None:
+            return await self.acquire(classes)
+        # Wait in the fallback until it grants or Redis is back, whichever comes first: a
+        # request the fallback lets go after Redis is back would be invisible to the others.
+        granting = asyncio.ensure_future(self.fallback.acquire(classes))
+        back = asyncio.ensure_future(recovered.wait())
+        try:
+            await asyncio.wait((granting, back), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            back.cancel()
+            if not granting.done():
+                granting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await granting  # (cancellation-safe: a slot just granted is given back)
+        if granting.cancelled():
+            return await self.acquire(classes)
+        slot = granting.result()
+        if self.outage_since is None:
+            self.fallback.give_back(slot)
+            return await self.acquire(classes)
         self.backend.stats["fallback_grants"] += 1
         if slot.windows:
-            member = f"{self._process}:{next(self._members)}"
-            self._unrecorded.append((member, classes, slot))
+            self._unrecorded.append((self._member(), classes, slot))
+            if self._back_since is not None:  # Redis answers again: tell it at once
+                self._spawn(self._record_soon())
         return slot
 
     async def _wait_for_recovery(self, since: float) -> None:
@@ -789,15 +825,25 @@ class SharedGate:
         self._probe = asyncio.get_running_loop().create_task(self._probe_until_back())
 
     async def _probe_until_back(self) -> None:
+        interval = self.backend.probe_interval
         while not self._closed:
-            await self.clock.sleep(self.backend.probe_interval)
+            await self.clock.sleep(interval)
             try:
                 await self._record_fallback()
+                self._back_since = self.clock.time()
+                if self.backend.on_unavailable == "local":
+                    # Every process sees Redis back within one probe interval and then
+                    # writes in what its fallback sent; a Redis that restarted empty knows
+                    # the others' requests only after that. Until then, stay on the fallback
+                    # (writing in its requests as they go).
+                    await self.clock.sleep(interval * 1.1)
+                    await self._record_fallback()
             except _Unavailable:
+                self._back_since = None
                 continue
             # Nothing awaited since the last write: every fallback request is in Redis.
             since = self.outage_since or self.clock.time()
-            self.outage_since = None
+            self.outage_since = self._back_since = None
             if self._recovered is not None:
                 self._recovered.set()
             if self._answered:
@@ -807,7 +853,9 @@ class SharedGate:
             return
 
     async def _record_fallback(self) -> None:
-        """Write the fallback's requests into Redis (or just reach it, when there are none)."""
+        """Write the fallback's requests into Redis (or just reach it, when there are none):
+        those answered with their answer's age, those in flight as in flight (settled when
+        their answer comes, as a Redis slot is)."""
         if not self._unrecorded:
             await self.backend._run(_GIVE_BACK, [], [""])
             return
@@ -816,20 +864,34 @@ class SharedGate:
             self._unrecorded.clear()
             groups: dict[tuple[str, ...], list[str | int]] = {}
             now = self.clock.time()
+            flying = [(member, slot) for member, _, slot in batch if slot.released_at is None]
             for member, classes, slot in batch:
-                # Counted from its answer; one still in flight, from now.
-                answered = now if slot.released_at is None else slot.released_at
-                age = max(0, math.ceil((now - answered) * 1_000_000))
+                age = -1 if slot.released_at is None else max(
+                    0, math.ceil((now - slot.released_at) * 1_000_000))
                 groups.setdefault(classes, []).extend((member, age))
             try:
                 for classes, pairs in groups.items():
                     plan = self._plan(classes)
                     written = await self.backend._run(
-                        _RECORD, plan.logs, [*plan.spans, *pairs])
+                        _RECORD, plan.logs, [self._lease, *plan.spans, *pairs])
                     self.backend.stats["recorded"] += int(written)
             except _Unavailable:
                 self._unrecorded.extendleft(reversed(batch))
                 raise
+            for member, slot in flying:
+                if slot.released_at is None:
+                    self._in_flight[member] = now
+                    self._fallback_members[slot] = member
+                else:  # answered while it was being written in
+                    self._answered.append(member)
+            if flying:
+                self._wake_settler()
+
+    async def _record_soon(self) -> None:
+        try:
+            await self._record_fallback()
+        except _Unavailable as exc:
+            log.debug("Redis write postponed: %s", exc)
 
     def _give_back(self, plan: _Plan, members: list[str]) -> None:
         if members and plan.logs:
