@@ -310,6 +310,11 @@ def run(mode: str, options: Options) -> dict[str, str]:
     def summed(key: str) -> str:
         return str(sum(b[key] for b in backends)) if backends else "-"
 
+    start = done["started"]
+    refused = sorted(e[0] for e in log.entries if e[3] == 429)
+    if refused and mode != "alone":
+        print(f"{mode}: 429s at {', '.join(f'{at - start:.2f}' for at in refused[:20])} s "
+              f"from the start", file=sys.stderr)
     after_fallback = "-"
     if done["outage"] is not None:
         stopped, restarted = done["outage"]
@@ -324,12 +329,9 @@ def run(mode: str, options: Options) -> dict[str, str]:
             elif "down" in kinds:
                 ends.append(result["finished"])
         until = max(ends) + rate.seconds + rate.effective_margin
-        refused = [e[0] for e in log.entries if e[3] == 429]
         after_fallback = str(sum(1 for at in refused if not stopped <= at <= until))
-        start = done["started"]
         print(f"{mode}: Redis stopped at {stopped - start:.2f} s, started again at "
-              f"{restarted - start:.2f} s; last worker back at {max(ends) - start:.2f} s; "
-              f"429s at {', '.join(f'{at - start:.2f}' for at in refused) or '-'} s",
+              f"{restarted - start:.2f} s; last worker back at {max(ends) - start:.2f} s",
               file=sys.stderr)
     return {
         "mode": mode,
@@ -355,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="processes sharing the token")
     parser.add_argument("--requests", type=int, default=400, help="gets in all (400)")
     parser.add_argument("--rate", default="40/2", metavar="N/T", help="the limit (40/2)")
+    parser.add_argument("--margin", type=float, default=None,
+                        help="the Rate's margin in seconds (default: the SDK's, 1%% of T)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per answer")
     parser.add_argument("--concurrency", type=int, default=20,
                         help="requests in flight per worker (20)")
@@ -374,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _redis_server()
     requests, seconds = args.rate.split("/")
     options = Options(workers=args.workers, requests=args.requests,
-                      rate=pa.Rate(int(requests), float(seconds)), latency=args.latency,
+                      rate=pa.Rate(int(requests), float(seconds), margin=args.margin),
+                      latency=args.latency,
                       concurrency=args.concurrency, outage_at=args.outage_at,
                       outage=args.outage)
     rows = []
