@@ -53,6 +53,7 @@ import logging
 import multiprocessing
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -313,8 +314,14 @@ def run(mode: str, options: Options) -> dict[str, str]:
     start = done["started"]
     refused = sorted(e[0] for e in log.entries if e[3] == 429)
     if refused and mode != "alone":
-        print(f"{mode}: 429s at {', '.join(f'{at - start:.2f}' for at in refused[:20])} s "
-              f"from the start", file=sys.stderr)
+        owner = {entry_id: index
+                 for index, part in enumerate(_parts(options.requests, options.workers))
+                 for entry_id in part}
+        seen = sorted((e[0], owner.get(int(e[2].rsplit("/", 1)[-1]), -1))
+                      for e in log.entries if e[3] == 429)
+        print(f"{mode}: 429s at (s from the start, worker) "
+              f"{', '.join(f'{at - start:.2f} {index}' for at, index in seen[:20])}",
+              file=sys.stderr)
     after_fallback = "-"
     if done["outage"] is not None:
         stopped, restarted = done["outage"]
@@ -370,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--outage", type=float, default=5.0,
                         help="redis-outage: seconds Redis stays down (5)")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every redis-server started here is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = set(modes) - set(MODES)
     if unknown:
