@@ -3,6 +3,7 @@
     python benchmarks/shared_budget.py                       # every mode, a Markdown table
     python benchmarks/shared_budget.py --repeat 3
     python benchmarks/shared_budget.py --modes redis,redis-outage --workers 8 --rate 100/10
+    python benchmarks/shared_budget.py --modes redis,redis-skew --repeat 5 --margin 0.05
 
 ``--workers`` processes (4 by default, each started with ``spawn``, so each has its own
 interpreter, event loop and clock) share one token against a sandbox in another child process
