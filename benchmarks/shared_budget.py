@@ -3,7 +3,7 @@
     python benchmarks/shared_budget.py                       # every mode, a Markdown table
     python benchmarks/shared_budget.py --repeat 3
     python benchmarks/shared_budget.py --modes redis,redis-outage --workers 8 --rate 100/10
-    python benchmarks/shared_budget.py --modes redis,redis-skew --repeat 5 --margin 0.05
+    python benchmarks/shared_budget.py --modes redis,redis-skew --repeat 5 --latency 0.2
 
 ``--workers`` processes (4 by default, each started with ``spawn``, so each has its own
 interpreter, event loop and clock) share one token against a sandbox in another child process
@@ -38,7 +38,8 @@ answer; the ideal (the burst ideal of ``bulk_pull.ideal_seconds``: every window 
 time 0, plus one answer's latency); the 429s the server sent and the most requests it let in
 within one window of T (refused ones aside) against N; the requests lost (not answered with
 their record in the end: must be 0); Redis round trips per request (``backend.stats["calls"]``
-summed over the workers); the slots retaken under the send-time rule; the fallback grants and
+summed over the workers); the settle calls among them (answers stamped in Redis, those of one
+event-loop turn in one call, and lease renewals); the fallback grants and
 outages (``redis-outage``); and the 429s that arrived outside the fallback period (from Redis's
 stop to one window after the last worker saw it back: must be 0).
 
@@ -353,7 +354,7 @@ def run(mode: str, options: Options) -> dict[str, str]:
         "lost": str(options.requests - answered),
         "Redis calls/request": (f"{sum(b['calls'] for b in backends) / options.requests:.2f}"
                                 if backends else "-"),
-        "retakes": summed("retakes"),
+        "settles": summed("settles"),
         "fallback grants": summed("fallback_grants") if mode == "redis-outage" else "-",
         "outages": summed("outages") if mode == "redis-outage" else "-",
         "429s after fallback": after_fallback,
