@@ -78,6 +78,12 @@ log = logging.getLogger("productive_async")
 
 OnUnavailable = Literal["local", "wait", "raise"]
 
+#: Every script starts by reading Redis's clock: ``now``, in microseconds since the epoch.
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+"""
+
 #: Seconds an in-flight entry counts without news from its process; renewed every third of it.
 LEASE = 3.0
 #: The most slots one call asks for.
@@ -88,9 +94,7 @@ MAX_BATCH = 64
 #: window plus margin in microseconds. Grants as many of the k as every class has room for,
 #: in flight from ``TIME``. Returns {granted, stamp (microseconds), wait}: the microseconds
 #: until one more could be granted (0 when all k were).
-_ACQUIRE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_ACQUIRE = _NOW + """
 local lease, wanted = tonumber(ARGV[1]), tonumber(ARGV[2])
 local params = 2 + wanted
 local classes = #KEYS / 2
@@ -143,9 +147,7 @@ return {grant, now, wait}
 #: window plus margin in microseconds, the answered members (stamped now: they count for a
 #: window from here), then members still in flight (their lease renewed). Only members present
 #: are touched; a log lives at least as long as what it holds. Returns 1.
-_SETTLE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_SETTLE = _NOW + """
 local lease, answered = tonumber(ARGV[1]), tonumber(ARGV[2])
 local stamp, renewed = string.format('%.0f', now), string.format('%.0f', now + lease)
 local first = 3 + #KEYS
@@ -165,9 +167,7 @@ return 1
 
 #: KEYS: pause keys. ARGV[1]: the pause in microseconds from now. A pause is only ever
 #: lengthened. Returns 1.
-_PAUSE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_PAUSE = _NOW + """
 local duration = tonumber(ARGV[1])
 local until_ = now + duration
 for i = 1, #KEYS do
@@ -184,9 +184,7 @@ return 1
 #: then pairs of member and age in microseconds (requests sent by the local fallback while Redis
 #: was away: answered that long ago, or, for an age of -1, still in flight). Returns the number
 #: of entries written.
-_RECORD = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+_RECORD = _NOW + """
 local lease = tonumber(ARGV[1])
 local written = 0
 for i = #KEYS + 2, #ARGV, 2 do
