@@ -458,6 +458,7 @@ class SharedGate:
         #: Local time Redis was seen back after an outage (the fallback still runs), or None.
         self._back_since: float | None = None
         self._closed = False
+        self._unbound = False
         backend._bind()
 
     def __repr__(self) -> str:
@@ -567,6 +568,9 @@ class SharedGate:
         """Stamp the answered requests in Redis and let the last writes (429 pauses, slots
         given back) finish, for at most the backend's timeout; then close the Redis
         connection if the SDK opened it and no other client uses it."""
+        if self._unbound:  # closed before
+            return
+        self._unbound = True
         await asyncio.sleep(0)  # the cancelled queue drivers give back what they held
         if self._answered and self.outage_since is None:
             self._spawn(self._settle())

@@ -426,6 +426,7 @@ async def test_a_connection_passed_in_stays_open_one_opened_is_closed(
     second = pa.Productive(TOKEN, ORG, rate_backend=backend)
     await first.gate.acquire(first.gate.classes_for(None))
     await first.close()
+    await first.close()  # twice: still one client fewer, not two
     assert backend._client is not None  # still used by the second client
     await second.gate.acquire(second.gate.classes_for(None))
     await second.close()
